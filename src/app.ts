@@ -1,0 +1,62 @@
+/**
+ * Builds the Fastify application from a container: cross-cutting plugins first (their hooks apply to every route
+ * registered after them), then one route plugin per resource.
+ * @module
+ */
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Container } from './container.js';
+import { authPlugin } from './http/auth.plugin.js';
+import { errorHandlerPlugin } from './http/error-handler.plugin.js';
+import { idempotencyPlugin } from './http/idempotency.plugin.js';
+import { jsonBodyPlugin, MAX_BODY_BYTES } from './http/json-body.plugin.js';
+import { metricsPlugin } from './http/metrics.plugin.js';
+import { openApiPlugin } from './http/openapi.plugin.js';
+import { rateLimitPlugin } from './http/rate-limit.plugin.js';
+import { newRequestId } from './http/request-id.js';
+import { RequestLogController } from './http/request-log.js';
+import { compileValidator } from './http/validation.js';
+import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { locationRoutes } from './modules/locations/location.routes.js';
+import { organizationRoutes } from './modules/organizations/organization.routes.js';
+import { registerRoutes } from './modules/registers/register.routes.js';
+
+export async function buildApp(container: Container) {
+  const app = Fastify({
+    loggerInstance: container.logger,
+    genReqId: newRequestId,
+    requestIdHeader: false,
+    logController: new RequestLogController(),
+    bodyLimit: MAX_BODY_BYTES,
+    // While draining on shutdown, requests already on open connections are still served normally.
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(compileValidator);
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(jsonBodyPlugin);
+  await app.register(metricsPlugin);
+  await app.register(authPlugin, { apiKeys: container.apiKeys, organizations: container.organizations });
+  await app.register(rateLimitPlugin, { perSecond: container.config.rateLimitPerSecond, clock: container.clock });
+  await app.register(idempotencyPlugin, { idempotency: container.idempotency, unitOfWork: container.database });
+  await app.register(openApiPlugin);
+
+  await app.register(healthRoutes({ database: container.database }));
+  await app.register(apiKeyRoutes({ apiKeys: container.apiKeys }));
+  await app.register(organizationRoutes({ organizations: container.organizations }));
+  await app.register(locationRoutes({ locations: container.locations }));
+  await app.register(registerRoutes({ registers: container.registers }));
+
+  await app.ready();
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,81 @@
+/**
+ * The data layer's entry point: one Kysely instance on either engine, plus an ambient transaction.
+ *
+ * A unit of work runs inside `transaction(fn)`; every repository query made while `fn` runs (across awaits) joins
+ * that transaction through AsyncLocalStorage, and a nested `transaction` call joins the outer one. Services thus
+ * compose repository calls atomically without passing transaction handles around, and without knowing Kysely.
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, sql, type Transaction } from 'kysely';
+import type { DatabaseLocation } from '../config/config.js';
+import type { DialectCapabilities } from './dialects/capabilities.js';
+import { createPostgresDialect, createPostgresPool, postgresCapabilities } from './dialects/postgres.js';
+import { createSqliteDialect, openSqlite, sqliteCapabilities } from './dialects/sqlite.js';
+import type { DB } from './schema.js';
+
+/** What services may use: run a function as one atomic unit of work. */
+export interface UnitOfWork {
+  transaction<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface Database extends UnitOfWork {
+  readonly capabilities: DialectCapabilities;
+  /** The current transaction if one is running, else the root connection. Repositories query through this. */
+  executor(): Kysely<DB>;
+  /** True while inside `transaction`. */
+  inTransaction(): boolean;
+  /** Throws if the database cannot answer. */
+  ping(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  readonly poolSize?: number;
+  readonly onIdleError?: (error: Error) => void;
+}
+
+export function createDatabase(location: DatabaseLocation, options: DatabaseOptions = {}): Database {
+  if (location.kind === 'sqlite') {
+    mkdirSync(dirname(location.path), { recursive: true });
+    const kysely = new Kysely<DB>({ dialect: createSqliteDialect(openSqlite(location.path)) });
+    return new KyselyDatabase(kysely, sqliteCapabilities);
+  }
+  const pool = createPostgresPool(location.url, options.poolSize ?? 10, options.onIdleError ?? (() => undefined));
+  return new KyselyDatabase(new Kysely<DB>({ dialect: createPostgresDialect(pool) }), postgresCapabilities);
+}
+
+class KyselyDatabase implements Database {
+  readonly #root: Kysely<DB>;
+  readonly #current = new AsyncLocalStorage<Transaction<DB>>();
+
+  constructor(
+    root: Kysely<DB>,
+    readonly capabilities: DialectCapabilities,
+  ) {
+    this.#root = root;
+  }
+
+  executor(): Kysely<DB> {
+    return this.#current.getStore() ?? this.#root;
+  }
+
+  inTransaction(): boolean {
+    return this.#current.getStore() !== undefined;
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#current.getStore() !== undefined) return work();
+    return this.#root.transaction().execute((trx) => this.#current.run(trx, work));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.executor());
+  }
+
+  async destroy(): Promise<void> {
+    await this.#root.destroy();
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * What differs between the engines, stated as capabilities. Code outside `db/dialects/` branches on these, never
+ * on the engine's name.
+ * @module
+ */
+export interface DialectCapabilities {
+  readonly name: 'sqlite' | 'postgres';
+  /** `SELECT … FOR UPDATE` exists (PostgreSQL). SQLite serialises writers with BEGIN IMMEDIATE instead. */
+  readonly supportsRowLocks: boolean;
+  /** Several connections run queries at the same time. */
+  readonly concurrentConnections: boolean;
+}

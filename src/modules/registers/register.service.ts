@@ -1,0 +1,156 @@
+/**
+ * Registers: the tills. A register follows one jurisdiction's fiscal law and keeps its books in that
+ * jurisdiction's currency; archiving is terminal and revokes its register keys.
+ * @module
+ */
+import type { UnitOfWork } from '../../db/database.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { AppError, notFound } from '../../errors/app-error.js';
+import { jurisdictionCurrency, type Jurisdiction } from '../../regimes/jurisdictions.js';
+import type { Clock } from '../../shared/clock.js';
+import { isId, newId } from '../../shared/ids.js';
+import { mergeMetadata } from '../../shared/metadata.js';
+import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
+import type { Tenant } from '../../shared/tenant.js';
+import { toUtcString } from '../../shared/time.js';
+import type { ApiKeyService } from '../api-keys/api-key.service.js';
+import type { LocationService } from '../locations/location.service.js';
+import type { RegisterChanges, RegisterRepository, RegisterRow } from './register.repository.js';
+import type { CreateRegisterBody, Register, UpdateRegisterBody } from './register.schemas.js';
+
+export interface RegisterServiceDeps {
+  readonly repository: RegisterRepository;
+  readonly unitOfWork: UnitOfWork;
+  readonly clock: Clock;
+  readonly locations: Pick<LocationService, 'findRow'>;
+  readonly apiKeys: Pick<ApiKeyService, 'revokeRegisterKeys'>;
+}
+
+function present(row: RegisterRow): Register {
+  return {
+    id: row.id,
+    object: 'register',
+    location_id: row.location_id,
+    organization_id: row.organization_id,
+    label: row.label,
+    jurisdiction: row.jurisdiction as Jurisdiction,
+    serial_number: row.serial_number,
+    currency: row.currency,
+    state: row.state,
+    active_fiscal_unit: null,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    archived_at: row.archived_at,
+  };
+}
+
+const serialNumberTaken = () => new AppError('serial_number_taken', { param: 'serial_number' });
+
+export function createRegisterService(deps: RegisterServiceDeps) {
+  const { repository, unitOfWork, clock, locations, apiKeys } = deps;
+
+  async function findRow(tenant: Tenant, id: string): Promise<RegisterRow> {
+    // A register key sees only its own register.
+    const visible = isId('reg', id) && (tenant.registerId === null || tenant.registerId === id);
+    const row = visible ? await repository.find(tenant.organizationId, id) : undefined;
+    if (row === undefined) throw notFound('register', id);
+    return row;
+  }
+
+  /** Inserts or updates; a concurrent duplicate serial number surfaces as a unique violation. */
+  async function guardSerialNumber<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw serialNumberTaken();
+      throw error;
+    }
+  }
+
+  return {
+    async create(tenant: Tenant, locationId: string, input: CreateRegisterBody): Promise<Register> {
+      const currency = jurisdictionCurrency(input.jurisdiction);
+      if (input.currency !== undefined && input.currency !== currency) {
+        throw new AppError('currency_mismatch', {
+          message: `${input.jurisdiction} registers keep their books in ${currency}.`,
+          param: 'currency',
+        });
+      }
+      return unitOfWork.transaction(async () => {
+        const location = await locations.findRow(tenant, locationId);
+        const id = newId('reg');
+        const serialNumber = input.serial_number ?? id;
+        if (await repository.serialNumberInUse(tenant.organizationId, serialNumber, null)) throw serialNumberTaken();
+        const now = toUtcString(clock.now());
+        const row: RegisterRow = {
+          id,
+          platform_id: tenant.platformId,
+          organization_id: tenant.organizationId,
+          location_id: location.id,
+          label: input.label,
+          jurisdiction: input.jurisdiction,
+          serial_number: serialNumber,
+          currency,
+          state: 'active',
+          active_fiscal_unit_id: null,
+          fiscalized_at: null,
+          metadata: JSON.stringify(input.metadata ?? {}),
+          created_at: now,
+          updated_at: now,
+          archived_at: null,
+        };
+        await guardSerialNumber(() => repository.insert(row));
+        return present(row);
+      });
+    },
+
+    async listByLocation(tenant: Tenant, locationId: string, query: ListQuery): Promise<Page<Register>> {
+      const request = toPageRequest(query);
+      const location = await locations.findRow(tenant, locationId);
+      return toPage(await repository.listByLocation(tenant.organizationId, location.id, request), request, present);
+    },
+
+    async get(tenant: Tenant, id: string): Promise<Register> {
+      return present(await findRow(tenant, id));
+    },
+
+    async update(tenant: Tenant, id: string, patch: UpdateRegisterBody): Promise<Register> {
+      return unitOfWork.transaction(async () => {
+        const row = await findRow(tenant, id);
+        if (row.state === 'archived') throw new AppError('register_archived');
+        const changes: RegisterChanges = {};
+        if (patch.label !== undefined) changes.label = patch.label;
+        if (patch.serial_number !== undefined && patch.serial_number !== row.serial_number) {
+          if (row.fiscalized_at !== null) throw new AppError('serial_number_immutable', { param: 'serial_number' });
+          if (await repository.serialNumberInUse(tenant.organizationId, patch.serial_number, row.id)) {
+            throw serialNumberTaken();
+          }
+          changes.serial_number = patch.serial_number;
+        }
+        if (patch.metadata !== undefined) {
+          changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata));
+        }
+        if (Object.keys(changes).length === 0) return present(row);
+        changes.updated_at = toUtcString(clock.now());
+        await guardSerialNumber(() => repository.update(row.id, changes));
+        return present({ ...row, ...changes });
+      });
+    },
+
+    /** Archives the register (terminal) and revokes its register keys, in one transaction. */
+    async archive(tenant: Tenant, id: string): Promise<Register> {
+      return unitOfWork.transaction(async () => {
+        const row = await findRow(tenant, id);
+        if (row.state === 'archived') throw new AppError('register_archived', { message: 'The register is already archived.' });
+        const now = toUtcString(clock.now());
+        const changes: RegisterChanges = { state: 'archived', archived_at: now, updated_at: now };
+        await repository.update(row.id, changes);
+        await apiKeys.revokeRegisterKeys(row.id);
+        return present({ ...row, ...changes });
+      });
+    },
+  };
+}
+
+export type RegisterService = ReturnType<typeof createRegisterService>;

@@ -1,0 +1,19 @@
+/**
+ * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace, so that equal values always give the
+ * same bytes and hence the same hash.
+ * @module
+ */
+
+/** `canonicalJson({ b: 1, a: [true, null] })` → `'{"a":[true,null],"b":1}'`. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const encoded = JSON.stringify(value) as string | undefined;
+    // undefined, functions and symbols have no JSON form; as object members they are dropped like JSON.stringify.
+    return encoded ?? 'null';
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
