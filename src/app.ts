@@ -41,13 +41,15 @@ export async function buildApp(container: Container) {
     done();
   });
 
+  // Plugins that watch route registration (onRoute) come first, so that they see every route: default-deny
+  // access rules, the idempotency wrapper of POST/PATCH handlers, and the OpenAPI collector.
   await app.register(errorHandlerPlugin);
   await app.register(jsonBodyPlugin);
-  await app.register(metricsPlugin);
   await app.register(authPlugin, { apiKeys: container.apiKeys, organizations: container.organizations });
   await app.register(rateLimitPlugin, { perSecond: container.config.rateLimitPerSecond, clock: container.clock });
   await app.register(idempotencyPlugin, { idempotency: container.idempotency, unitOfWork: container.database });
   await app.register(openApiPlugin);
+  await app.register(metricsPlugin);
 
   await app.register(healthRoutes({ database: container.database }));
   await app.register(apiKeyRoutes({ apiKeys: container.apiKeys }));

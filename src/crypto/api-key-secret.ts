@@ -37,11 +37,12 @@ export function hashApiKey(pepper: Buffer, key: string): string {
   return createHmac('sha256', pepper).update(key, 'utf8').digest('hex');
 }
 
-/** Constant-time equality of two hex digests of equal length. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Constant-time equality of two hex SHA-256 digests; anything that is not one is unequal. */
 export function digestsEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && timingSafeEqual(left, right);
+  if (!SHA256_HEX.test(a) || !SHA256_HEX.test(b)) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
 /** What listings show: the prefix and the last four characters, e.g. `ofk_platform_test_…x9Qz`. */

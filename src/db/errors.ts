@@ -44,7 +44,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_IOERR')) return true;
   }
   if (error instanceof Error) {
-    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|driver has already been destroyed|database connection is not open/i.test(
+    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed|database connection is not open/i.test(
       error.message,
     );
   }

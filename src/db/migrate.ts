@@ -1,14 +1,13 @@
-import { Migrator, type Kysely, type MigrationResult } from 'kysely';
+import { Migrator, type MigrationResult } from 'kysely';
 import type { Database } from './database.js';
 import { migrations } from './migrations/index.js';
-import type { DB } from './schema.js';
 
 export class MigrationError extends Error {}
 
 /** Applies every pending migration; returns the names applied. */
 export async function migrateToLatest(database: Database): Promise<string[]> {
   const migrator = new Migrator({
-    db: database.executor() as Kysely<DB>,
+    db: database.executor(),
     provider: { getMigrations: () => Promise.resolve(migrations) },
     migrationTableName: 'openfiskal_migrations',
     migrationLockTableName: 'openfiskal_migrations_lock',
@@ -16,7 +15,7 @@ export async function migrateToLatest(database: Database): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r: MigrationResult) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new MigrationError(`migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

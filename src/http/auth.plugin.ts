@@ -64,31 +64,38 @@ export const authPlugin = fp(
       throw new Error(`route ${route.method.toString()} ${route.url} declares no config.access`);
     });
 
+    /**
+     * The organization a request acts for. The path (routes under /v1/organizations/{id}) is checked first, so
+     * that a foreign id there is a 404 whatever the header says; a header naming another organization than the
+     * path is then a contradiction (400).
+     */
     async function resolveOrganization(request: FastifyRequest, principal: Principal): Promise<string> {
       const config = request.routeOptions.config;
       const header = singleHeader(request, ORGANIZATION_HEADER);
       const fromPath = pathParam(request, config.organizationParam);
+      const named = fromPath ?? header;
+      const param = fromPath === undefined ? { param: 'OpenFiskal-Organization' } : {};
+      let organizationId: string;
+      if (principal.kind === 'platform') {
+        if (named === undefined) throw new AppError('organization_header_required', { param: 'OpenFiskal-Organization' });
+        if (!(await deps.organizations.belongsToPlatform(principal.platformId, named))) {
+          throw new AppError('not_found', { message: `No such organization: ${named}`, ...param });
+        }
+        organizationId = named;
+      } else {
+        if (principal.organizationId === null) throw new AppError('forbidden');
+        if (named !== undefined && named !== principal.organizationId) {
+          throw new AppError('not_found', { message: `No such organization: ${named}`, ...param });
+        }
+        organizationId = principal.organizationId;
+      }
       if (fromPath !== undefined && header !== undefined && header !== fromPath) {
         throw new AppError('invalid_request', {
           message: 'OpenFiskal-Organization names a different organization than the path.',
           param: 'OpenFiskal-Organization',
         });
       }
-      const named = fromPath ?? header;
-      const param = fromPath === undefined ? { param: 'OpenFiskal-Organization' } : {};
-      if (principal.kind === 'platform') {
-        if (named === undefined) throw new AppError('organization_header_required', { param: 'OpenFiskal-Organization' });
-        if (!(await deps.organizations.belongsToPlatform(principal.platformId, named))) {
-          throw new AppError('not_found', { message: `No such organization: ${named}`, ...param });
-        }
-        return named;
-      }
-      const own = principal.organizationId;
-      if (own === null) throw new AppError('forbidden');
-      if (named !== undefined && named !== own) {
-        throw new AppError('not_found', { message: `No such organization: ${named}`, ...param });
-      }
-      return own;
+      return organizationId;
     }
 
     async function resolveTenant(request: FastifyRequest, principal: Principal): Promise<void> {

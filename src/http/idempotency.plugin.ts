@@ -51,7 +51,7 @@ export const idempotencyPlugin = fp(
     app.addHook('onRoute', (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       if (!methods.some((method) => method === 'POST' || method === 'PATCH')) return;
-      const handler: RouteHandlerMethod = route.handler as RouteHandlerMethod;
+      const handler: RouteHandlerMethod = route.handler;
 
       route.handler = async function idempotentHandler(this: FastifyInstance, request, reply) {
         const key = readKey(request);
@@ -75,8 +75,9 @@ export const idempotencyPlugin = fp(
             break;
         }
 
+        let response: StoredResponse;
         try {
-          const response = await unitOfWork.transaction(async () => {
+          response = await unitOfWork.transaction(async () => {
             const payload: unknown = await handler.call(this, request, reply);
             const stored: StoredResponse = {
               status: reply.statusCode,
@@ -86,7 +87,6 @@ export const idempotencyPlugin = fp(
             await idempotency.complete(scope, key, claim.leaseToken, stored);
             return stored;
           });
-          return send(reply, response, false);
         } catch (error) {
           if (error instanceof LeaseLostError) throw error;
           const { appError } = toAppError(error);
@@ -107,6 +107,7 @@ export const idempotencyPlugin = fp(
           void reply.headers(appError.headers);
           return send(reply, refused, false);
         }
+        return send(reply, response, false);
       };
     });
     return Promise.resolve();

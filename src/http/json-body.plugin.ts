@@ -20,7 +20,7 @@ export const jsonBodyPlugin = fp(
         done(null, undefined);
         return;
       }
-      parse(request, text, (error: Error | null, value?: unknown) => {
+      void parse(request, text, (error: Error | null, value?: unknown) => {
         if (error !== null) done(new AppError('invalid_json'), undefined);
         else done(null, value);
       });

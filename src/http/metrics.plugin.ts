@@ -43,11 +43,16 @@ export const metricsPlugin = fp(
         config: { access: 'public' },
         schema: {
           operationId: 'getMetrics',
-          tags: ['Operations'],
+          tags: ['System'],
           summary: 'Prometheus metrics',
-          description: 'Prometheus text exposition format.',
-          produces: ['text/plain'],
-          response: { 200: { type: 'string', description: 'Prometheus text format 0.0.4' } },
+          description: 'Prometheus text exposition format 0.0.4.',
+          security: [],
+          response: {
+            200: {
+              description: 'Prometheus text format 0.0.4',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
         },
       },
       async (_request, reply) => {

@@ -44,7 +44,7 @@ export const openApiPlugin = fp(
           { name: 'Organizations' },
           { name: 'Locations' },
           { name: 'Registers' },
-          { name: 'Operations', description: 'Health, readiness, metrics and this document' },
+          { name: 'System', description: 'Health, readiness, metrics and this document' },
         ],
       },
       refResolver: {
@@ -58,7 +58,13 @@ export const openApiPlugin = fp(
       '/v1/openapi.json',
       {
         config: { access: 'public' },
-        schema: { operationId: 'getOpenApiDocument', tags: ['Operations'], summary: 'This API as OpenAPI 3.1', security: [] },
+        schema: {
+          operationId: 'getOpenApiDocument',
+          tags: ['System'],
+          summary: 'This API as OpenAPI 3.1',
+          security: [],
+          response: { 200: { type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document' } },
+        },
       },
       (_request, reply) => reply.send(app.swagger()),
     );

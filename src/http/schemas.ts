@@ -49,12 +49,18 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 const ErrorRef = Type.Unsafe<Static<typeof ErrorBody>>({ $ref: 'Error#' });
 
-/** Error responses for a route's schema: the statuses it can answer with besides success. */
+/** The error response schema for one status. */
+export function errorResponse(status: number): TSchema {
+  return { ...ErrorRef, description: ERROR_DESCRIPTIONS[status] ?? 'Error' };
+}
+
+/**
+ * Error responses for an authenticated route's schema: those every such route can give (400, 401, 429, 500, 503)
+ * and the statuses named.
+ */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   const all = new Set([400, 401, 429, 500, 503, ...statuses]);
-  return Object.fromEntries(
-    [...all].sort().map((status) => [status, { ...ErrorRef, description: ERROR_DESCRIPTIONS[status] ?? 'Error' }]),
-  );
+  return Object.fromEntries([...all].sort().map((status) => [status, errorResponse(status)]));
 }
 
 export const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {

@@ -39,33 +39,38 @@ export function toParamPath(pointer: string): string {
     .reduce((path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path === '' ? segment : `${path}.${segment}`), '');
 }
 
+/** The object key that broke `propertyNames` (Ajv puts it on the error, or in its params). */
+function badKeyOf(error: FastifySchemaValidationError | ErrorObject): string | null {
+  if ('propertyName' in error && typeof error.propertyName === 'string') return error.propertyName;
+  const params = error.params as Record<string, unknown>;
+  return error.keyword === 'propertyNames' && typeof params.propertyName === 'string' ? params.propertyName : null;
+}
+
 /** Names the offending field of a validation error, as a JSON path. */
 export function paramOf(error: FastifySchemaValidationError | ErrorObject): string | null {
   const params = error.params as Record<string, unknown>;
-  const child =
-    typeof params.missingProperty === 'string'
-      ? params.missingProperty
-      : typeof params.additionalProperty === 'string'
-        ? params.additionalProperty
-        : typeof params.propertyName === 'string'
-          ? params.propertyName
-          : null;
+  let child = badKeyOf(error);
+  if (child === null && typeof params.missingProperty === 'string') child = params.missingProperty;
+  if (child === null && typeof params.additionalProperty === 'string') child = params.additionalProperty;
   const base = toParamPath(error.instancePath);
   if (child === null) return base === '' ? null : base;
+  if (child === '') return `${base}[""]`;
   return base === '' ? child : `${base}.${child}`;
 }
 
 /** A readable sentence for a validation error, e.g. "`limit` must be <= 200". */
 export function describeValidationError(error: FastifySchemaValidationError | ErrorObject, param: string | null): string {
   const params = error.params as Record<string, unknown>;
+  if (param === null && error.keyword === 'type' && error.instancePath === '') {
+    return 'The request needs a JSON object as its body.';
+  }
   const subject = param === null ? 'The body' : `\`${param}\``;
+  if (badKeyOf(error) !== null) return `${subject} is not an allowed key (1–40 characters).`;
   switch (error.keyword) {
     case 'required':
       return `${subject} is required.`;
     case 'additionalProperties':
       return `${subject} is not a known field.`;
-    case 'propertyNames':
-      return `${subject} is not an allowed key (1–40 characters).`;
     case 'enum':
       return `${subject} must be one of ${(Array.isArray(params.allowedValues) ? params.allowedValues : []).map(String).join(', ')}.`;
     default:

@@ -29,6 +29,7 @@ const digitsOnly = (value: string) => value.replace(/[\s./-]/g, '');
 
 /** Luhn check over a digit string (SE organisationsnummer, FR SIRET/SIREN, IT partita IVA). */
 export function luhnValid(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = Number(digits[digits.length - 1 - i]);

@@ -63,13 +63,22 @@ export function defaultTimezone(country: string): string | null {
   return SINGLE_ZONE[country] ?? null;
 }
 
+/**
+ * The IANA time zone named by `value`, with its canonical letter case, or null if this runtime does not know it:
+ * `timezoneName('europe/berlin')` → `'Europe/Berlin'`, `timezoneName('EST5EDT')` → `'EST5EDT'`. Aliases are
+ * kept as given (`Europe/Kiev` stays `Europe/Kiev`).
+ */
+export function timezoneName(value: string): string | null {
+  if (!/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(value)) return null;
+  try {
+    const resolved = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === value.toLowerCase() ? resolved : value;
+  } catch {
+    return null;
+  }
+}
+
 /** True for an IANA time zone name this runtime knows, e.g. `isTimezone('Europe/Vienna')`. */
 export function isTimezone(value: string): boolean {
-  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
+  return timezoneName(value) !== null;
 }

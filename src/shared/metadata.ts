@@ -3,14 +3,11 @@ export function mergeMetadata(
   current: Record<string, string>,
   patch: Record<string, string | null>,
 ): Record<string, string> {
-  const merged: Record<string, string> = { ...current };
+  // A Map, not an object: a key such as "__proto__" is data here, never the prototype.
+  const merged = new Map(Object.entries(current));
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) {
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- metadata is a plain string map by contract
-      delete merged[key];
-    } else {
-      merged[key] = value;
-    }
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
   }
-  return merged;
+  return Object.fromEntries(merged);
 }

@@ -15,17 +15,18 @@ export const postgresCapabilities: DialectCapabilities = {
 
 const INT8_OID = 20;
 
+function bigintTypes(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(INT8_OID, 'text', (value: string) => BigInt(value));
+  return types;
+}
+
 export function createPostgresPool(url: string, poolSize: number, onIdleError: (error: Error) => void): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: 5000,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID
-          ? (value: string) => BigInt(value)
-          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-    },
+    types: bigintTypes(),
   });
   // An idle client that loses its connection emits 'error'; without a listener that would crash the process.
   pool.on('error', onIdleError);

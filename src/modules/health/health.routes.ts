@@ -2,7 +2,7 @@ import Type from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Database } from '../../db/database.js';
 import { AppError } from '../../errors/app-error.js';
-import { errorResponses } from '../../http/schemas.js';
+import { errorResponse } from '../../http/schemas.js';
 
 const Status = Type.Object({ status: Type.Literal('ok') });
 
@@ -18,7 +18,7 @@ export function healthRoutes({ database }: HealthRoutesDeps): FastifyPluginAsync
         config: { access: 'public' },
         schema: {
           operationId: 'getHealth',
-          tags: ['Operations'],
+          tags: ['System'],
           summary: 'Liveness: the process answers',
           security: [],
           response: { 200: Status },
@@ -33,10 +33,10 @@ export function healthRoutes({ database }: HealthRoutesDeps): FastifyPluginAsync
         config: { access: 'public' },
         schema: {
           operationId: 'getReadiness',
-          tags: ['Operations'],
+          tags: ['System'],
           summary: 'Readiness: the database answers',
           security: [],
-          response: { 200: Status, 503: errorResponses()[503] ?? Status },
+          response: { 200: Status, 503: errorResponse(503) },
         },
       },
       async () => {

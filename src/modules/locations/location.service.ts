@@ -5,7 +5,7 @@
 import type { UnitOfWork } from '../../db/database.js';
 import { AppError, notFound } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
-import { defaultTimezone, isTimezone } from '../../shared/countries.js';
+import { defaultTimezone, timezoneName } from '../../shared/countries.js';
 import { isId, newId } from '../../shared/ids.js';
 import { mergeMetadata } from '../../shared/metadata.js';
 import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
@@ -34,10 +34,13 @@ function present(row: LocationRow): Location {
   };
 }
 
-function assertTimezone(timezone: string): void {
-  if (!isTimezone(timezone)) {
+/** The time zone as stored (canonical letter case); 422 for a name this server does not know. */
+function checkedTimezone(timezone: string): string {
+  const name = timezoneName(timezone);
+  if (name === null) {
     throw new AppError('validation_error', { message: `Unknown IANA time zone ${timezone}.`, param: 'timezone' });
   }
+  return name;
 }
 
 const addressJson = (address: CreateLocationBody['address']) =>
@@ -66,7 +69,7 @@ export function createLocationService({ repository, unitOfWork, clock }: Locatio
           });
         }
       }
-      assertTimezone(timezone);
+      timezone = checkedTimezone(timezone);
       const now = toUtcString(clock.now());
       const row: LocationRow = {
         id: newId('loc'),
@@ -99,8 +102,7 @@ export function createLocationService({ repository, unitOfWork, clock }: Locatio
         if (patch.name !== undefined) changes.name = patch.name;
         if (patch.address !== undefined) changes.address = addressJson(patch.address);
         if (patch.timezone !== undefined) {
-          assertTimezone(patch.timezone);
-          changes.timezone = patch.timezone;
+          changes.timezone = checkedTimezone(patch.timezone);
         }
         if (patch.metadata !== undefined) {
           changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata));

@@ -41,7 +41,8 @@ export const UpdateRegisterBody = Type.Object(
 );
 export type UpdateRegisterBody = Static<typeof UpdateRegisterBody>;
 
-export const ArchiveRegisterBody = Type.Object({}, { additionalProperties: false });
+/** No fields yet; an absent body (null) is fine. */
+export const ArchiveRegisterBody = Nullable(Type.Object({}, { additionalProperties: false }));
 
 export const Register = Type.Object(
   {
