@@ -30,7 +30,11 @@ export default tseslint.config(
     // Only repositories, the db layer and the job queue speak SQL.
     files: ['src/**/*.ts'],
     ignores: ['src/db/**', 'src/**/*.repository.ts', 'src/jobs/kysely-queue.ts'],
-    rules: { 'no-restricted-imports': restrict([{ group: ['kysely'], message: 'SQL belongs in a *.repository.ts or src/db/.' }]) },
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['kysely'], message: 'SQL belongs in a *.repository.ts or src/db/.' },
+      ]),
+    },
   },
   {
     // Country law stays pure: no HTTP, no SQL, no application services.
@@ -38,16 +42,28 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         { group: ['kysely', 'fastify', 'fastify-plugin', '@fastify/*'], message: 'regimes/ is pure country law.' },
-        { group: ['**/modules/**', '**/http/**', '**/db/**'], message: 'regimes/ may import only crypto, documents, shared, errors.' },
+        {
+          group: ['**/modules/**', '**/http/**', '**/db/**'],
+          message: 'regimes/ may import only crypto, documents, shared, errors.',
+        },
       ]),
     },
   },
   {
     // Services and repositories know nothing of HTTP.
-    files: ['src/**/*.service.ts', 'src/**/*.repository.ts', 'src/shared/**/*.ts', 'src/crypto/**/*.ts', 'src/db/**/*.ts'],
+    files: [
+      'src/**/*.service.ts',
+      'src/**/*.repository.ts',
+      'src/shared/**/*.ts',
+      'src/crypto/**/*.ts',
+      'src/db/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['fastify', 'fastify-plugin', '@fastify/*'], message: 'HTTP belongs in *.routes.ts, src/http/ or app.ts.' },
+        {
+          group: ['fastify', 'fastify-plugin', '@fastify/*'],
+          message: 'HTTP belongs in *.routes.ts, src/http/ or app.ts.',
+        },
         { group: ['**/http/**'], message: 'Services do not depend on the HTTP layer.' },
       ]),
     },

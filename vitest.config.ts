@@ -9,8 +9,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts'] } },
+      // `extends: true`: the projects inherit the timeouts above.
+      { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'] } },
       {
+        extends: true,
         test: {
           name: 'sqlite',
           include: ['test/**/*.test.ts'],
@@ -19,6 +21,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'postgres',
           include: ['test/**/*.test.ts'],

@@ -7,6 +7,7 @@ import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Container } from './container.js';
 import { authPlugin } from './http/auth.plugin.js';
+import { drainPlugin } from './http/drain.plugin.js';
 import { errorHandlerPlugin } from './http/error-handler.plugin.js';
 import { idempotencyPlugin } from './http/idempotency.plugin.js';
 import { jsonBodyPlugin, MAX_BODY_BYTES } from './http/json-body.plugin.js';
@@ -15,7 +16,7 @@ import { openApiPlugin } from './http/openapi.plugin.js';
 import { rateLimitPlugin } from './http/rate-limit.plugin.js';
 import { newRequestId } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
-import { compileValidator } from './http/validation.js';
+import { buildCachedSerializer, createCachedValidatorCompiler } from './http/compilers.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { locationRoutes } from './modules/locations/location.routes.js';
@@ -32,10 +33,10 @@ export async function buildApp(container: Container) {
     // While draining on shutdown, requests already on open connections are still served normally.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
-    ajv: { customOptions: { coerceTypes: false } },
+    schemaController: { compilersFactory: { buildSerializer: buildCachedSerializer } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(compileValidator);
+  app.setValidatorCompiler(createCachedValidatorCompiler());
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -44,6 +45,7 @@ export async function buildApp(container: Container) {
   // Plugins that watch route registration (onRoute) come first, so that they see every route: default-deny
   // access rules, the idempotency wrapper of POST/PATCH handlers, and the OpenAPI collector.
   await app.register(errorHandlerPlugin);
+  await app.register(drainPlugin);
   await app.register(jsonBodyPlugin);
   await app.register(authPlugin, { apiKeys: container.apiKeys, organizations: container.organizations });
   await app.register(rateLimitPlugin, { perSecond: container.config.rateLimitPerSecond, clock: container.clock });

@@ -44,7 +44,12 @@ export function createContainer(ports: ContainerPorts) {
     environment: config.environment,
     setupTokenTtlHours: config.setupTokenTtlHours,
   });
-  const platforms = createPlatformService({ repository: createPlatformRepository(database), unitOfWork, clock, apiKeys });
+  const platforms = createPlatformService({
+    repository: createPlatformRepository(database),
+    unitOfWork,
+    clock,
+    apiKeys,
+  });
   const organizations = createOrganizationService({
     repository: createOrganizationRepository(database),
     unitOfWork,

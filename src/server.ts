@@ -60,7 +60,9 @@ export async function runServer(config: Config): Promise<RunningServer> {
     }
     throw error;
   }
-  const database = await openDatabase(config, (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  const database = await openDatabase(config, (error) =>
+    logger.warn({ err: error }, 'idle database connection failed'),
+  );
   const container = createContainer({ config, database, keys: deriveKeys(masterKey), clock: systemClock, logger });
 
   const created = await container.platforms.ensureDefaultPlatform();

@@ -148,7 +148,8 @@ describeDb('auth: API keys', () => {
     expect(created.body.last_used_at).toBeNull();
     const tracked = t.api.as(created.body.api_key ?? '');
     const lastUsed = async () =>
-      (await api.get<Page<ApiKeyView>>('/v1/auth/api-keys')).body.data.find((k) => k.id === created.body.id)?.last_used_at;
+      (await api.get<Page<ApiKeyView>>('/v1/auth/api-keys')).body.data.find((k) => k.id === created.body.id)
+        ?.last_used_at;
 
     await tracked.get('/v1/organizations');
     const first = await lastUsed();
@@ -189,7 +190,9 @@ describeDb('auth: API keys', () => {
 
   it('lets organization keys be issued and listed only by the platform', async () => {
     const { api, organization, orgApi } = await createTenant(t);
-    const created = await api.post<ApiKeyView>(`/v1/organizations/${organization.id}/api-keys`, { label: 'Shop backend' });
+    const created = await api.post<ApiKeyView>(`/v1/organizations/${organization.id}/api-keys`, {
+      label: 'Shop backend',
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ object: 'organization_api_key', organization_id: organization.id });
     expect(created.body.api_key).toMatch(/^ofk_org_test_[0-9A-Za-z]{40}$/);

@@ -16,7 +16,15 @@ const REQUEST_ID = /^req_[0-9a-f]{20}$/;
 function expectError(response: ApiResponse<unknown>, status: number, code: string, param?: string | null): ErrorBody {
   expect(response.status, response.text).toBe(status);
   const body = response.body as ErrorBody;
-  expect(Object.keys(body).sort()).toEqual(['code', 'fiscal_errors', 'message', 'object', 'param', 'request_id', 'retryable']);
+  expect(Object.keys(body).sort()).toEqual([
+    'code',
+    'fiscal_errors',
+    'message',
+    'object',
+    'param',
+    'request_id',
+    'retryable',
+  ]);
   expect(body).toMatchObject({ object: 'error', code, fiscal_errors: null });
   expect(body.retryable).toBe(ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].retryable);
   expect(body.request_id).toMatch(REQUEST_ID);
@@ -50,7 +58,11 @@ describeDb('errors', () => {
 
   it('puts a fresh X-Request-Id on every response, success and error alike', async () => {
     const ids = new Set<string>();
-    for (const response of [await t.api.get('/healthz'), await t.api.get('/nope'), await t.api.get('/v1/organizations')]) {
+    for (const response of [
+      await t.api.get('/healthz'),
+      await t.api.get('/nope'),
+      await t.api.get('/v1/organizations'),
+    ]) {
       const id = String(response.headers['x-request-id']);
       expect(id).toMatch(REQUEST_ID);
       ids.add(id);
@@ -60,7 +72,12 @@ describeDb('errors', () => {
 
   it('answers malformed JSON with 400 invalid_json and creates nothing', async () => {
     const { api } = await createPlatform(t);
-    for (const rawBody of ['{"legal_name": "X",', '{"legal_name": "X"} trailing', "{'single': 1}", '{"__proto__": {"admin": true}}']) {
+    for (const rawBody of [
+      '{"legal_name": "X",',
+      '{"legal_name": "X"} trailing',
+      "{'single': 1}",
+      '{"__proto__": {"admin": true}}',
+    ]) {
       expectError(
         await api.post('/v1/organizations', undefined, { rawBody, headers: { 'content-type': 'application/json' } }),
         400,
@@ -74,7 +91,10 @@ describeDb('errors', () => {
   it('answers a non-JSON body with 415 and a body over 1 MiB with 413', async () => {
     const { api } = await createPlatform(t);
     expectError(
-      await api.post('/v1/organizations', undefined, { rawBody: 'legal_name=X', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await api.post('/v1/organizations', undefined, {
+        rawBody: 'legal_name=X',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
       415,
       'unsupported_media_type',
     );
@@ -84,7 +104,14 @@ describeDb('errors', () => {
       'unsupported_media_type',
     );
     const huge = JSON.stringify({ legal_name: 'X', country: 'DE', metadata: { a: 'x'.repeat(1024 * 1024) } });
-    expectError(await api.post('/v1/organizations', undefined, { rawBody: huge, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+    expectError(
+      await api.post('/v1/organizations', undefined, {
+        rawBody: huge,
+        headers: { 'content-type': 'application/json' },
+      }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('answers unknown routes and methods with a JSON 404', async () => {
@@ -102,13 +129,22 @@ describeDb('errors', () => {
     expectError(await api.get('/v1/organizations?order=sideways'), 400, 'invalid_request', 'order');
     expectError(await api.get('/v1/organizations?colour=red'), 400, 'invalid_request', 'colour');
     const nested = expectError(
-      await api.post('/v1/organizations', { legal_name: 'X', country: 'DE', address: { line1: 'a', city: 'b', postal_code: 'c', country: 'd' } }),
+      await api.post('/v1/organizations', {
+        legal_name: 'X',
+        country: 'DE',
+        address: { line1: 'a', city: 'b', postal_code: 'c', country: 'd' },
+      }),
       400,
       'invalid_request',
       'address.country',
     );
     expect(nested.message).toContain('address.country');
-    expectError(await api.post('/v1/organizations', { legal_name: 42, country: 'DE' }), 400, 'invalid_request', 'legal_name');
+    expectError(
+      await api.post('/v1/organizations', { legal_name: 42, country: 'DE' }),
+      400,
+      'invalid_request',
+      'legal_name',
+    );
     const noBody = expectError(await api.post('/v1/organizations'), 400, 'invalid_request', null);
     expect(noBody.message).toBe('The request needs a JSON object as its body.');
     expectError(
@@ -148,9 +184,18 @@ describeDb('errors', () => {
       const down = createDatabase({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/test' });
       const app = await buildApp(rewire(t, down));
       try {
-        const response = await app.inject({ method: 'GET', url: '/v1/organizations', headers: { authorization: `Bearer ${key}` } });
+        const response = await app.inject({
+          method: 'GET',
+          url: '/v1/organizations',
+          headers: { authorization: `Bearer ${key}` },
+        });
         const body = expectError(
-          { status: response.statusCode, headers: response.headers, text: response.body, body: JSON.parse(response.body) as unknown },
+          {
+            status: response.statusCode,
+            headers: response.headers,
+            text: response.body,
+            body: JSON.parse(response.body) as unknown,
+          },
           503,
           'service_unavailable',
         );

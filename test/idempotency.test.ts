@@ -48,7 +48,11 @@ describeDb('idempotency', () => {
     expect(replay.headers['x-request-id']).not.toBe(first.headers['x-request-id']);
     expect(await countOrganizations(t)).toBe(1);
     // The key order of the body does not matter: the fingerprint is over canonical JSON.
-    const reordered = await api.post('/v1/organizations', { country: 'DE', legal_name: 'Einmal GmbH' }, withKey('create-org-1'));
+    const reordered = await api.post(
+      '/v1/organizations',
+      { country: 'DE', legal_name: 'Einmal GmbH' },
+      withKey('create-org-1'),
+    );
     expect(reordered.text).toBe(first.text);
   });
 
@@ -62,7 +66,11 @@ describeDb('idempotency', () => {
   it('answers 409 idempotency_key_conflict for the same key with another request', async () => {
     const { api, organization, register } = await createTenant(t);
     await api.post('/v1/organizations', { legal_name: 'A', country: 'DE' }, withKey('k'));
-    const otherBody = expectCode(await api.post('/v1/organizations', { legal_name: 'B', country: 'DE' }, withKey('k')), 409, 'idempotency_key_conflict');
+    const otherBody = expectCode(
+      await api.post('/v1/organizations', { legal_name: 'B', country: 'DE' }, withKey('k')),
+      409,
+      'idempotency_key_conflict',
+    );
     expect(otherBody.param).toBe('Idempotency-Key');
     expect(otherBody.retryable).toBe(false);
     expectCode(await api.post('/v1/auth/api-keys', { label: 'A' }, withKey('k')), 409, 'idempotency_key_conflict');
@@ -70,7 +78,11 @@ describeDb('idempotency', () => {
     const orgApi = api.forOrganization(organization.id);
     const patched = await orgApi.patch<Register>(`/v1/registers/${register.id}`, { label: 'X' }, withKey('p'));
     expect(patched.status).toBe(200);
-    expectCode(await orgApi.patch(`/v1/registers/${register.id}`, { label: 'Y' }, withKey('p')), 409, 'idempotency_key_conflict');
+    expectCode(
+      await orgApi.patch(`/v1/registers/${register.id}`, { label: 'Y' }, withKey('p')),
+      409,
+      'idempotency_key_conflict',
+    );
     expect((await orgApi.get<Register>(`/v1/registers/${register.id}`)).body.label).toBe('X');
   });
 
@@ -86,8 +98,12 @@ describeDb('idempotency', () => {
 
     const org1 = await createOrganization(a.api);
     const org2 = await createOrganization(a.api);
-    const loc1 = await a.api.forOrganization(org1.id).post(`/v1/organizations/${org1.id}/locations`, { name: 'L' }, withKey('loc'));
-    const loc2 = await a.api.forOrganization(org2.id).post(`/v1/organizations/${org2.id}/locations`, { name: 'L' }, withKey('loc'));
+    const loc1 = await a.api
+      .forOrganization(org1.id)
+      .post(`/v1/organizations/${org1.id}/locations`, { name: 'L' }, withKey('loc'));
+    const loc2 = await a.api
+      .forOrganization(org2.id)
+      .post(`/v1/organizations/${org2.id}/locations`, { name: 'L' }, withKey('loc'));
     expect(loc1.status).toBe(201);
     expect(loc2.status).toBe(201);
     expect(loc2.headers['idempotent-replayed']).toBeUndefined();
@@ -95,7 +111,11 @@ describeDb('idempotency', () => {
 
   it('stores refusals (4xx) and replays them with their original request id', async () => {
     const { api } = await createPlatform(t);
-    const first = expectCode(await api.post('/v1/organizations', { legal_name: 'X', country: 'XX' }, withKey('bad')), 422, 'validation_error');
+    const first = expectCode(
+      await api.post('/v1/organizations', { legal_name: 'X', country: 'XX' }, withKey('bad')),
+      422,
+      'validation_error',
+    );
     const replay = await api.post<ErrorBody>('/v1/organizations', { legal_name: 'X', country: 'XX' }, withKey('bad'));
     expect(replay.status).toBe(422);
     expect(replay.body).toEqual(first);
@@ -108,10 +128,19 @@ describeDb('idempotency', () => {
     const revoke = apiKeys.revokeRegisterKeys.bind(apiKeys);
     // Archiving updates the register, then revokes its keys; make the second step fail.
     apiKeys.revokeRegisterKeys = () => Promise.reject(new Error('disk on fire'));
-    expectCode(await orgApi.post(`/v1/registers/${register.id}/archive`, undefined, withKey('arch')), 500, 'internal_error');
+    expectCode(
+      await orgApi.post(`/v1/registers/${register.id}/archive`, undefined, withKey('arch')),
+      500,
+      'internal_error',
+    );
     // Nothing half-written: the register is still active.
     expect((await orgApi.get<Register>(`/v1/registers/${register.id}`)).body.state).toBe('active');
-    const rows = await t.database.executor().selectFrom('idempotency_keys').selectAll().where('idempotency_key', '=', 'arch').execute();
+    const rows = await t.database
+      .executor()
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('idempotency_key', '=', 'arch')
+      .execute();
     expect(rows).toEqual([]);
     apiKeys.revokeRegisterKeys = revoke;
     const retry = await orgApi.post<Register>(`/v1/registers/${register.id}/archive`, undefined, withKey('arch'));
@@ -127,7 +156,11 @@ describeDb('idempotency', () => {
     const print = fingerprint({ method: 'POST', path: '/v1/organizations', organizationId: null, body });
     const claim = await t.container.idempotency.claim(`${platformId}/-`, 'busy', print);
     expect(claim.kind).toBe('claimed');
-    const response = expectCode(await api.post('/v1/organizations', body, withKey('busy')), 409, 'idempotency_request_in_progress');
+    const response = expectCode(
+      await api.post('/v1/organizations', body, withKey('busy')),
+      409,
+      'idempotency_request_in_progress',
+    );
     expect(response.retryable).toBe(true);
     expect(await countOrganizations(t)).toBe(0);
   });
@@ -145,7 +178,11 @@ describeDb('idempotency', () => {
     expect(retry.status).toBe(201);
     // The original holder, should it come back, cannot store its result any more.
     await expect(
-      t.container.idempotency.complete(scope, 'crash', dead.leaseToken, { status: 201, contentType: 'application/json', body: '{}' }),
+      t.container.idempotency.complete(scope, 'crash', dead.leaseToken, {
+        status: 201,
+        contentType: 'application/json',
+        body: '{}',
+      }),
     ).rejects.toBeInstanceOf(LeaseLostError);
     const replay = await api.post('/v1/organizations', body, withKey('crash'));
     expect(replay.text).toBe(retry.text);
@@ -155,7 +192,9 @@ describeDb('idempotency', () => {
   it('creates exactly one resource from 50 parallel identical requests', async () => {
     const { api } = await createPlatform(t);
     const body = { legal_name: 'Fifty GmbH', country: 'DE' };
-    const responses = await Promise.all(Array.from({ length: 50 }, () => api.post('/v1/organizations', body, withKey('fifty'))));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => api.post('/v1/organizations', body, withKey('fifty'))),
+    );
     const created = responses.filter((r) => r.status === 201);
     const busy = responses.filter((r) => r.status === 409);
     expect(created.length + busy.length).toBe(50);
@@ -200,7 +239,9 @@ describeDb('idempotency', () => {
     const secret = first.body.api_key ?? '';
     const rows = await t.database.executor().selectFrom('idempotency_keys').selectAll().execute();
     expect(rows).toHaveLength(1);
-    expect(JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(secret.slice(-20));
+    expect(JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(
+      secret.slice(-20),
+    );
     const listed = await api.get<Page<ApiKeyView>>('/v1/auth/api-keys');
     expect(listed.body.data.filter((k) => k.label === 'rotating')).toHaveLength(1);
   });

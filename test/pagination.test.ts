@@ -64,9 +64,14 @@ describeDb('pagination', () => {
   it('filters by created_at with inclusive from/to, also across pages', async () => {
     const from = '2026-03-01T08:02:00.000Z';
     const to = '2026-03-01T09:04:00.000+01:00';
-    const expected = created.filter((o) => o.created_at >= from && o.created_at <= '2026-03-01T08:04:00.000Z').map((o) => o.id);
+    const expected = created
+      .filter((o) => o.created_at >= from && o.created_at <= '2026-03-01T08:04:00.000Z')
+      .map((o) => o.id);
     expect(expected).toHaveLength(9);
-    const { ids } = await readAll(api, `/v1/organizations?limit=2&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    const { ids } = await readAll(
+      api,
+      `/v1/organizations?limit=2&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+    );
     expect(ids).toEqual(expected);
   });
 

@@ -6,7 +6,13 @@ import type { Register } from '../src/modules/registers/register.schemas.js';
 import type { Page } from '../src/shared/pagination.js';
 import type { ApiResponse } from './helpers/api-client.js';
 import { describeDb } from './helpers/engines.js';
-import { createLocation, createOrganization, createPlatform, createRegister, type PlatformFixture } from './helpers/factories.js';
+import {
+  createLocation,
+  createOrganization,
+  createPlatform,
+  createRegister,
+  type PlatformFixture,
+} from './helpers/factories.js';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
 
 const ID = (prefix: string) => new RegExp(`^${prefix}_[0-7][0-9a-hjkmnp-tv-z]{25}$`);
@@ -54,11 +60,25 @@ describeDb('organizations', () => {
   });
 
   it('validates country, fiscal identity and metadata', async () => {
-    expectError(await p.api.post('/v1/organizations', { legal_name: 'X', country: 'de' }), 400, 'invalid_request', 'country');
-    expectError(await p.api.post('/v1/organizations', { legal_name: 'X', country: 'XX' }), 422, 'validation_error', 'country');
+    expectError(
+      await p.api.post('/v1/organizations', { legal_name: 'X', country: 'de' }),
+      400,
+      'invalid_request',
+      'country',
+    );
+    expectError(
+      await p.api.post('/v1/organizations', { legal_name: 'X', country: 'XX' }),
+      422,
+      'validation_error',
+      'country',
+    );
     expectError(await p.api.post('/v1/organizations', { country: 'DE' }), 400, 'invalid_request', 'legal_name');
     const badVat = expectError(
-      await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', fiscal_identity: { vat_id: 'DE143454215' } }),
+      await p.api.post('/v1/organizations', {
+        legal_name: 'X',
+        country: 'DE',
+        fiscal_identity: { vat_id: 'DE143454215' },
+      }),
       422,
       'validation_error',
       'fiscal_identity.vat_id',
@@ -77,7 +97,12 @@ describeDb('organizations', () => {
       'fiscal_identity.iban',
     );
     const tooMany = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${String(i)}`, 'v']));
-    expectError(await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', metadata: tooMany }), 400, 'invalid_request', 'metadata');
+    expectError(
+      await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', metadata: tooMany }),
+      400,
+      'invalid_request',
+      'metadata',
+    );
     expectError(
       await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', metadata: { ['k'.repeat(41)]: 'v' } }),
       400,
@@ -90,8 +115,18 @@ describeDb('organizations', () => {
       'invalid_request',
       'metadata.k',
     );
-    expectError(await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', metadata: { k: 1 } }), 400, 'invalid_request', 'metadata.k');
-    expectError(await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', colour: 'red' }), 400, 'invalid_request', 'colour');
+    expectError(
+      await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', metadata: { k: 1 } }),
+      400,
+      'invalid_request',
+      'metadata.k',
+    );
+    expectError(
+      await p.api.post('/v1/organizations', { legal_name: 'X', country: 'DE', colour: 'red' }),
+      400,
+      'invalid_request',
+      'colour',
+    );
     // Nothing was created by the refused requests.
     const listed = await p.api.get<Page<Organization>>('/v1/organizations');
     expect(listed.body.data.every((o) => o.legal_name !== 'X')).toBe(true);
@@ -105,7 +140,12 @@ describeDb('organizations', () => {
       metadata: { a: null, c: '3' },
     });
     expect(updated.status).toBe(200);
-    expect(updated.body).toMatchObject({ legal_name: 'Neu GmbH', trade_name: null, metadata: { b: '2', c: '3' }, country: 'DE' });
+    expect(updated.body).toMatchObject({
+      legal_name: 'Neu GmbH',
+      trade_name: null,
+      metadata: { b: '2', c: '3' },
+      country: 'DE',
+    });
     expect(updated.body.updated_at >= org.updated_at).toBe(true);
     expect((await p.api.get<Organization>(`/v1/organizations/${org.id}`)).body).toEqual(updated.body);
     expectError(await p.api.patch(`/v1/organizations/${org.id}`, { country: 'AT' }), 400, 'invalid_request', 'country');
@@ -137,14 +177,25 @@ describeDb('locations', () => {
   ])('defaults the time zone of a location in %s to %s', async (country, timezone) => {
     const org = await createOrganization(p.api, { country });
     const location = await createLocation(p.api.forOrganization(org.id), org.id);
-    expect(location).toMatchObject({ object: 'location', organization_id: org.id, timezone, address: null, metadata: {} });
+    expect(location).toMatchObject({
+      object: 'location',
+      organization_id: org.id,
+      timezone,
+      address: null,
+      metadata: {},
+    });
     expect(location.id).toMatch(ID('loc'));
   });
 
   it('needs a time zone for a country with several, and refuses unknown zones', async () => {
     const org = await createOrganization(p.api, { country: 'ES' });
     const api = p.api.forOrganization(org.id);
-    expectError(await api.post(`/v1/organizations/${org.id}/locations`, { name: 'Madrid' }), 422, 'validation_error', 'timezone');
+    expectError(
+      await api.post(`/v1/organizations/${org.id}/locations`, { name: 'Madrid' }),
+      422,
+      'validation_error',
+      'timezone',
+    );
     expectError(
       await api.post(`/v1/organizations/${org.id}/locations`, { name: 'Madrid', timezone: 'Europe/Atlantis' }),
       422,
@@ -164,9 +215,18 @@ describeDb('locations', () => {
     });
     const second = await createLocation(api, org.id, { name: 'Hamburg' });
     expect((await api.get<Location>(`/v1/locations/${first.id}`)).body).toEqual(first);
-    const updated = await api.patch<Location>(`/v1/locations/${first.id}`, { name: 'Mitte 2', timezone: 'Europe/Vienna', address: null });
+    const updated = await api.patch<Location>(`/v1/locations/${first.id}`, {
+      name: 'Mitte 2',
+      timezone: 'Europe/Vienna',
+      address: null,
+    });
     expect(updated.body).toMatchObject({ name: 'Mitte 2', timezone: 'Europe/Vienna', address: null });
-    expectError(await api.patch(`/v1/locations/${first.id}`, { timezone: 'Mars/Olympus' }), 422, 'validation_error', 'timezone');
+    expectError(
+      await api.patch(`/v1/locations/${first.id}`, { timezone: 'Mars/Olympus' }),
+      422,
+      'validation_error',
+      'timezone',
+    );
     const listed = await api.get<Page<Location>>(`/v1/organizations/${org.id}/locations`);
     expect(listed.body.data.map((l) => l.id)).toEqual([first.id, second.id]);
   });
@@ -225,7 +285,12 @@ describeDb('registers', () => {
   });
 
   it('refuses unknown jurisdictions and bad serial numbers', async () => {
-    expectError(await api.post(`/v1/locations/${location.id}/registers`, { label: 'x', jurisdiction: 'ES' }), 400, 'invalid_request', 'jurisdiction');
+    expectError(
+      await api.post(`/v1/locations/${location.id}/registers`, { label: 'x', jurisdiction: 'ES' }),
+      400,
+      'invalid_request',
+      'jurisdiction',
+    );
     for (const serial_number of ['', ' lead', 'semi;colon', 'ü', 'x'.repeat(71)]) {
       expectError(
         await api.post(`/v1/locations/${location.id}/registers`, { label: 'x', jurisdiction: 'DE', serial_number }),
@@ -239,14 +304,22 @@ describeDb('registers', () => {
   it('keeps serial numbers unique per organization, also under concurrency', async () => {
     await createRegister(api, location.id, { serial_number: 'SN-1' });
     expectError(
-      await api.post(`/v1/locations/${location.id}/registers`, { label: 'x', jurisdiction: 'DE', serial_number: 'SN-1' }),
+      await api.post(`/v1/locations/${location.id}/registers`, {
+        label: 'x',
+        jurisdiction: 'DE',
+        serial_number: 'SN-1',
+      }),
       409,
       'serial_number_taken',
       'serial_number',
     );
     const racers = await Promise.all(
       Array.from({ length: 8 }, () =>
-        api.post(`/v1/locations/${location.id}/registers`, { label: 'race', jurisdiction: 'DE', serial_number: 'SN-RACE' }),
+        api.post(`/v1/locations/${location.id}/registers`, {
+          label: 'race',
+          jurisdiction: 'DE',
+          serial_number: 'SN-RACE',
+        }),
       ),
     );
     expect(racers.filter((r) => r.status === 201)).toHaveLength(1);
@@ -260,25 +333,49 @@ describeDb('registers', () => {
 
   it('updates label, serial number and metadata; not jurisdiction', async () => {
     const register = await createRegister(api, location.id);
-    const updated = await api.patch<Register>(`/v1/registers/${register.id}`, { label: 'Kasse 2', serial_number: 'K2', metadata: { a: 'b' } });
+    const updated = await api.patch<Register>(`/v1/registers/${register.id}`, {
+      label: 'Kasse 2',
+      serial_number: 'K2',
+      metadata: { a: 'b' },
+    });
     expect(updated.body).toMatchObject({ label: 'Kasse 2', serial_number: 'K2', metadata: { a: 'b' } });
-    expectError(await api.patch(`/v1/registers/${register.id}`, { jurisdiction: 'AT' }), 400, 'invalid_request', 'jurisdiction');
+    expectError(
+      await api.patch(`/v1/registers/${register.id}`, { jurisdiction: 'AT' }),
+      400,
+      'invalid_request',
+      'jurisdiction',
+    );
   });
 
   it('fixes the serial number once the register has been fiscalized', async () => {
     const register = await createRegister(api, location.id, { serial_number: 'FIX-1' });
     // Fiscal-unit provisioning sets fiscalized_at; simulate it at the storage level.
-    await t.database.executor().updateTable('registers').set({ fiscalized_at: new Date().toISOString() }).where('id', '=', register.id).execute();
-    expectError(await api.patch(`/v1/registers/${register.id}`, { serial_number: 'FIX-2' }), 409, 'serial_number_immutable', 'serial_number');
+    await t.database
+      .executor()
+      .updateTable('registers')
+      .set({ fiscalized_at: new Date().toISOString() })
+      .where('id', '=', register.id)
+      .execute();
+    expectError(
+      await api.patch(`/v1/registers/${register.id}`, { serial_number: 'FIX-2' }),
+      409,
+      'serial_number_immutable',
+      'serial_number',
+    );
     // Re-sending the same value is not a change.
-    expect((await api.patch<Register>(`/v1/registers/${register.id}`, { serial_number: 'FIX-1', label: 'ok' })).body.label).toBe('ok');
+    expect(
+      (await api.patch<Register>(`/v1/registers/${register.id}`, { serial_number: 'FIX-1', label: 'ok' })).body.label,
+    ).toBe('ok');
   });
 
   it('archives a register once: terminal, and it refuses changes afterwards', async () => {
     const register = await createRegister(api, location.id);
     const archived = await api.post<Register>(`/v1/registers/${register.id}/archive`);
     expect(archived.status).toBe(200);
-    expect(archived.body).toMatchObject({ state: 'archived', archived_at: expect.stringMatching(TIMESTAMP) as unknown });
+    expect(archived.body).toMatchObject({
+      state: 'archived',
+      archived_at: expect.stringMatching(TIMESTAMP) as unknown,
+    });
     expectError(await api.post(`/v1/registers/${register.id}/archive`), 409, 'register_archived');
     expectError(await api.patch(`/v1/registers/${register.id}`, { label: 'again' }), 409, 'register_archived');
     expect((await api.get<Register>(`/v1/registers/${register.id}`)).body.state).toBe('archived');

@@ -47,9 +47,18 @@ describeDb('system endpoints', () => {
     const text = response.text;
     expect(text).toContain('http_requests_total{method="GET",route="/v1/organizations",status_code="200"} 2');
     expect(text).toContain('http_requests_total{method="GET",route="/v1/organizations",status_code="401"} 1');
-    expect(text).toMatch(/http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/v1\/organizations",status_code="200"\} \d/);
-    expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/v1/organizations",status_code="200"} 2');
-    for (const metric of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/v1\/organizations",status_code="200"\} \d/,
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/v1/organizations",status_code="200"} 2',
+    );
+    for (const metric of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
       expect(text).toContain(`# TYPE ${metric}`);
     }
   });
@@ -87,14 +96,29 @@ describeDb('system endpoints', () => {
     }
     // Every registered route is documented (the docs UI's own routes are hidden).
     const registered = [
-      'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/openapi.json',
-      'POST /v1/auth/bootstrap', 'POST /v1/auth/api-keys', 'GET /v1/auth/api-keys', 'DELETE /v1/auth/api-keys/{keyId}',
-      'POST /v1/organizations/{organizationId}/api-keys', 'GET /v1/organizations/{organizationId}/api-keys',
-      'POST /v1/organizations', 'GET /v1/organizations', 'GET /v1/organizations/{organizationId}',
-      'PATCH /v1/organizations/{organizationId}', 'POST /v1/organizations/{organizationId}/locations',
-      'GET /v1/organizations/{organizationId}/locations', 'GET /v1/locations/{locationId}', 'PATCH /v1/locations/{locationId}',
-      'POST /v1/locations/{locationId}/registers', 'GET /v1/locations/{locationId}/registers', 'GET /v1/registers/{registerId}',
-      'PATCH /v1/registers/{registerId}', 'POST /v1/registers/{registerId}/archive',
+      'GET /healthz',
+      'GET /readyz',
+      'GET /metrics',
+      'GET /v1/openapi.json',
+      'POST /v1/auth/bootstrap',
+      'POST /v1/auth/api-keys',
+      'GET /v1/auth/api-keys',
+      'DELETE /v1/auth/api-keys/{keyId}',
+      'POST /v1/organizations/{organizationId}/api-keys',
+      'GET /v1/organizations/{organizationId}/api-keys',
+      'POST /v1/organizations',
+      'GET /v1/organizations',
+      'GET /v1/organizations/{organizationId}',
+      'PATCH /v1/organizations/{organizationId}',
+      'POST /v1/organizations/{organizationId}/locations',
+      'GET /v1/organizations/{organizationId}/locations',
+      'GET /v1/locations/{locationId}',
+      'PATCH /v1/locations/{locationId}',
+      'POST /v1/locations/{locationId}/registers',
+      'GET /v1/locations/{locationId}/registers',
+      'GET /v1/registers/{registerId}',
+      'PATCH /v1/registers/{registerId}',
+      'POST /v1/registers/{registerId}/archive',
     ];
     expect(routes.sort()).toEqual(registered.sort());
   });

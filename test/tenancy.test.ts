@@ -7,7 +7,13 @@ import type { Register } from '../src/modules/registers/register.schemas.js';
 import type { Page } from '../src/shared/pagination.js';
 import type { ApiClient, ApiResponse } from './helpers/api-client.js';
 import { describeDb } from './helpers/engines.js';
-import { createLocation, createOrganization, createRegister, createTenant, type TenantFixture } from './helpers/factories.js';
+import {
+  createLocation,
+  createOrganization,
+  createRegister,
+  createTenant,
+  type TenantFixture,
+} from './helpers/factories.js';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
 
 function expectError(response: ApiResponse<unknown>, status: number, code: string, param?: string | null): void {
@@ -56,7 +62,7 @@ describeDb('tenancy', () => {
   const send = (api: ApiClient, probe: ReturnType<typeof probes>[number]) =>
     api.request(probe.method, probe.url, 'body' in probe ? probe.body : undefined);
 
-  it("answers 404 for every resource of another platform, and changes nothing", async () => {
+  it('answers 404 for every resource of another platform, and changes nothing', async () => {
     for (const probe of probes(b)) {
       // Acting for its own organization, aiming at platform B's ids.
       expectError(await send(a.orgApi, probe), 404, 'not_found');
@@ -109,14 +115,18 @@ describeDb('tenancy', () => {
   describe('organization keys', () => {
     let orgKey: ApiClient;
     beforeAll(async () => {
-      const created = await a.api.post<ApiKeyView>(`/v1/organizations/${a.organization.id}/api-keys`, { label: 'shop' });
+      const created = await a.api.post<ApiKeyView>(`/v1/organizations/${a.organization.id}/api-keys`, {
+        label: 'shop',
+      });
       orgKey = t.api.as(created.body.api_key ?? '');
     });
 
     it('acts for its organization without a header', async () => {
       expect((await orgKey.get<Register>(`/v1/registers/${a.register.id}`)).body.id).toBe(a.register.id);
       expect((await orgKey.get(`/v1/organizations/${a.organization.id}`)).status).toBe(200);
-      const created = await orgKey.post<Location>(`/v1/organizations/${a.organization.id}/locations`, { name: 'Filiale' });
+      const created = await orgKey.post<Location>(`/v1/organizations/${a.organization.id}/locations`, {
+        name: 'Filiale',
+      });
       expect(created.status).toBe(201);
       expect(created.body.organization_id).toBe(a.organization.id);
       // The header is optional but must match.
@@ -124,7 +134,11 @@ describeDb('tenancy', () => {
     });
 
     it('sees nothing of the sibling organization (404)', async () => {
-      expectError(await orgKey.forOrganization(a2.organization.id).get(`/v1/registers/${a.register.id}`), 404, 'not_found');
+      expectError(
+        await orgKey.forOrganization(a2.organization.id).get(`/v1/registers/${a.register.id}`),
+        404,
+        'not_found',
+      );
       expectError(await orgKey.get(`/v1/organizations/${a2.organization.id}`), 404, 'not_found');
       for (const probe of probes(a2)) expectError(await send(orgKey, probe), 404, 'not_found');
     });

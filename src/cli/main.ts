@@ -6,7 +6,7 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import { deriveKeys, loadOrCreateMasterKey } from '../crypto/master-key.js';
-import { createContainer } from '../container.js';
+import { createContainer, type Container } from '../container.js';
 import { createLogger } from '../logger.js';
 import { isId } from '../shared/ids.js';
 import { systemClock } from '../shared/clock.js';
@@ -39,15 +39,16 @@ program
   .description('Create a platform and print its one-time setup token (or a new token for an existing platform).')
   .option('--platform-name <name>', 'name of the new platform')
   .option('--platform <id>', 'issue a new setup token for this existing platform (plt_…)')
-  .action(async (options) => {
+  .action(async (options, command) => {
     if ((options.platformName === undefined) === (options.platform === undefined)) {
-      program.error('setup-token needs exactly one of --platform-name NAME or --platform plt_…');
+      command.error('setup-token needs exactly one of --platform-name NAME or --platform plt_…');
     }
     if (options.platform !== undefined && !isId('plt', options.platform)) {
-      program.error(`--platform ${options.platform} is not a platform id (plt_…)`);
+      command.error(`--platform ${options.platform} is not a platform id (plt_…)`);
     }
     const config = loadConfigOrExit();
     const database = await openDatabase(config);
+    let result: Awaited<ReturnType<Container['platforms']['createPlatform']>> | null;
     try {
       const container = createContainer({
         config,
@@ -56,16 +57,19 @@ program
         clock: systemClock,
         logger: createLogger('silent'),
       });
-      const result =
+      result =
         options.platformName !== undefined
           ? await container.platforms.createPlatform(options.platformName)
           : await container.platforms.issueSetupToken(options.platform ?? '');
-      if (result === null) throw new Error(`No such platform: ${options.platform ?? ''}`);
-      process.stdout.write(`Platform: ${result.platform.id} (${result.platform.name})\n`);
-      process.stdout.write(`Setup token: ${result.setupToken}\n`);
     } finally {
       await database.destroy();
     }
+    if (result === null) {
+      command.error(`No such platform: ${options.platform ?? ''}`);
+      return;
+    }
+    process.stdout.write(`Platform: ${result.platform.id} (${result.platform.name})\n`);
+    process.stdout.write(`Setup token: ${result.setupToken}\n`);
   });
 
 await program.parseAsync();

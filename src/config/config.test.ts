@@ -105,8 +105,14 @@ describe(loadConfig.name, () => {
     });
 
     it('accepts an absolute sqlite path, also in the sqlite:/// form', () => {
-      expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/a.db' }, CWD).database).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
-      expect(loadConfig({ DATABASE_URL: 'sqlite:///tmp/a.db' }, CWD).database).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
+      expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/a.db' }, CWD).database).toEqual({
+        kind: 'sqlite',
+        path: '/tmp/a.db',
+      });
+      expect(loadConfig({ DATABASE_URL: 'sqlite:///tmp/a.db' }, CWD).database).toEqual({
+        kind: 'sqlite',
+        path: '/tmp/a.db',
+      });
     });
 
     it('accepts postgres:// and postgresql:// URLs unchanged', () => {
@@ -119,7 +125,9 @@ describe(loadConfig.name, () => {
     });
 
     it('accepts an unpadded base64 master key of 32 bytes', () => {
-      expect(loadConfig({ OPENFISKAL_MASTER_KEY: MASTER_KEY.replace(/=+$/, '') }, CWD).masterKey).toEqual(MASTER_KEY_BYTES);
+      expect(loadConfig({ OPENFISKAL_MASTER_KEY: MASTER_KEY.replace(/=+$/, '') }, CWD).masterKey).toEqual(
+        MASTER_KEY_BYTES,
+      );
     });
   });
 

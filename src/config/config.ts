@@ -9,8 +9,7 @@ import type { Environment } from '../shared/tenant.js';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export type DatabaseLocation =
-  | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string };
+  { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
 
 export interface Config {
   readonly host: string;
@@ -113,7 +112,9 @@ function parseDatabaseUrl(raw: string, cwd: string, problems: string[]): Databas
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '' || path === ':memory:') {
-      problems.push(`DATABASE_URL=${JSON.stringify(raw)} must name a file: an in-memory database loses every fiscal record`);
+      problems.push(
+        `DATABASE_URL=${JSON.stringify(raw)} must name a file: an in-memory database loses every fiscal record`,
+      );
       return { kind: 'sqlite', path: ':invalid:' };
     }
     return { kind: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path) };

@@ -2,7 +2,13 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MASTER_KEY_BYTES, SECRETS_FILE_NAME, SecretsFileError, deriveKeys, loadOrCreateMasterKey } from './master-key.js';
+import {
+  MASTER_KEY_BYTES,
+  SECRETS_FILE_NAME,
+  SecretsFileError,
+  deriveKeys,
+  loadOrCreateMasterKey,
+} from './master-key.js';
 
 let dir: string;
 beforeEach(() => {

@@ -41,9 +41,7 @@ export function loadOrCreateMasterKey(dataDir: string, configured: Buffer | null
   }
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    throw new SecretsFileError(
-      `${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`,
-    );
+    throw new SecretsFileError(`${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
   }
   return parseSecretsFile(path, readFileSync(path, 'utf8'));
 }

@@ -75,7 +75,9 @@ describe('secret-box', () => {
 
     it('throws on a truncated box', () => {
       const sealed = seal(KEY, 'a response body', AD);
-      const truncated = Buffer.from(sealed, 'base64').subarray(0, HEADER_BYTES + 4).toString('base64');
+      const truncated = Buffer.from(sealed, 'base64')
+        .subarray(0, HEADER_BYTES + 4)
+        .toString('base64');
       expect(() => open(KEY, truncated, AD)).toThrow();
     });
 

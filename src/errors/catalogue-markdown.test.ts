@@ -7,7 +7,9 @@ describe(renderErrorCatalogue.name, () => {
   it('lists every code with its status and retryability', () => {
     const markdown = renderErrorCatalogue();
     for (const [code, definition] of Object.entries(ERROR_CATALOGUE)) {
-      expect(markdown).toContain(`| ${String(definition.status)} | \`${code}\` | ${definition.retryable ? 'yes' : 'no'} |`);
+      expect(markdown).toContain(
+        `| ${String(definition.status)} | \`${code}\` | ${definition.retryable ? 'yes' : 'no'} |`,
+      );
     }
   });
 

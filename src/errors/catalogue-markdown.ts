@@ -4,7 +4,9 @@ import { ERROR_CATALOGUE } from './codes.js';
 export function renderErrorCatalogue(): string {
   const rows = Object.entries(ERROR_CATALOGUE)
     .sort(([a, x], [b, y]) => x.status - y.status || a.localeCompare(b))
-    .map(([code, d]) => `| ${String(d.status)} | \`${code}\` | ${d.retryable ? 'yes' : 'no'} | ${d.when} | ${d.message} |`);
+    .map(
+      ([code, d]) => `| ${String(d.status)} | \`${code}\` | ${d.retryable ? 'yes' : 'no'} | ${d.when} | ${d.message} |`,
+    );
   return [
     '# Error catalogue',
     '',

@@ -5,10 +5,14 @@ import { ERROR_CATALOGUE, isErrorCode } from './codes.js';
 const ENTRIES = Object.entries(ERROR_CATALOGUE);
 
 describe('ERROR_CATALOGUE', () => {
-  it.each(ENTRIES)('%s is retryable exactly when its status is 429 or 5xx, or it is a request in progress', (code, definition) => {
-    const expected = definition.status === 429 || definition.status >= 500 || code === 'idempotency_request_in_progress';
-    expect(definition.retryable).toBe(expected);
-  });
+  it.each(ENTRIES)(
+    '%s is retryable exactly when its status is 429 or 5xx, or it is a request in progress',
+    (code, definition) => {
+      const expected =
+        definition.status === 429 || definition.status >= 500 || code === 'idempotency_request_in_progress';
+      expect(definition.retryable).toBe(expected);
+    },
+  );
 
   it.each(ENTRIES)('%s is a snake_case code', (code) => {
     expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);

@@ -56,7 +56,11 @@ export const ERROR_CATALOGUE = {
     'Another register of this organization already uses this serial number.',
     'Register serial numbers are unique per organization (DSFinV-K, RKSV).',
   ),
-  operation_not_open: define(409, 'The operation is not open.', 'Changing an operation that is completed or cancelled.'),
+  operation_not_open: define(
+    409,
+    'The operation is not open.',
+    'Changing an operation that is completed or cancelled.',
+  ),
   operation_not_completed: define(
     409,
     'The operation is not completed.',
@@ -96,7 +100,11 @@ export const ERROR_CATALOGUE = {
     'Send the body as application/json.',
     'A body with a content type other than application/json.',
   ),
-  validation_error: define(422, 'The request cannot be accepted.', 'Well-formed but not acceptable; `param` names the field.'),
+  validation_error: define(
+    422,
+    'The request cannot be accepted.',
+    'Well-formed but not acceptable; `param` names the field.',
+  ),
   payment_total_mismatch: define(
     422,
     'The payments do not add up to the total.',

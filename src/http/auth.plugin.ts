@@ -77,7 +77,9 @@ export const authPlugin = fp(
       const param = fromPath === undefined ? { param: 'OpenFiskal-Organization' } : {};
       let organizationId: string;
       if (principal.kind === 'platform') {
-        if (named === undefined) throw new AppError('organization_header_required', { param: 'OpenFiskal-Organization' });
+        if (named === undefined) {
+          throw new AppError('organization_header_required', { param: 'OpenFiskal-Organization' });
+        }
         if (!(await deps.organizations.belongsToPlatform(principal.platformId, named))) {
           throw new AppError('not_found', { message: `No such organization: ${named}`, ...param });
         }

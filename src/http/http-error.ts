@@ -26,7 +26,10 @@ export function toAppError(error: unknown): { appError: AppError; unexpected: bo
       let param = first === undefined ? null : paramOf(first);
       if (error.validationContext === 'headers' && param !== null) param = HEADER_NAMES[param] ?? param;
       const message = first === undefined ? 'The request is invalid.' : describeValidationError(first, param);
-      return { appError: new AppError('invalid_request', { message, ...(param === null ? {} : { param }) }), unexpected: false };
+      return {
+        appError: new AppError('invalid_request', { message, ...(param === null ? {} : { param }) }),
+        unexpected: false,
+      };
     }
     switch (error.code) {
       case 'FST_ERR_CTP_INVALID_JSON_BODY':

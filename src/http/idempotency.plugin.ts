@@ -58,7 +58,8 @@ export const idempotencyPlugin = fp(
         if (key === undefined) return handler.call(this, request, reply);
 
         const organizationId = request.tenant?.organizationId ?? null;
-        const scope = request.principal === null ? 'anonymous' : `${request.principal.platformId}/${organizationId ?? '-'}`;
+        const scope =
+          request.principal === null ? 'anonymous' : `${request.principal.platformId}/${organizationId ?? '-'}`;
         const claim = await idempotency.claim(
           scope,
           key,

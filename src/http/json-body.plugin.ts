@@ -14,17 +14,21 @@ export const jsonBodyPlugin = fp(
     const parse = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
     app.removeContentTypeParser('text/plain');
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (request, body, done) => {
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      if (text.trim() === '') {
-        done(null, undefined);
-        return;
-      }
-      void parse(request, text, (error: Error | null, value?: unknown) => {
-        if (error !== null) done(new AppError('invalid_json'), undefined);
-        else done(null, value);
-      });
-    });
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: MAX_BODY_BYTES },
+      (request, body, done) => {
+        const text = typeof body === 'string' ? body : body.toString('utf8');
+        if (text.trim() === '') {
+          done(null, undefined);
+          return;
+        }
+        void parse(request, text, (error: Error | null, value?: unknown) => {
+          if (error !== null) done(new AppError('invalid_json'), undefined);
+          else done(null, value);
+        });
+      },
+    );
     return Promise.resolve();
   },
   { name: 'json-body' },

@@ -110,7 +110,9 @@ describe(paramOf.name, () => {
 
 describe(describeValidationError.name, () => {
   it('says a missing field is required', () => {
-    expect(describeValidationError(error('required', '', { missingProperty: 'name' }), 'name')).toBe('`name` is required.');
+    expect(describeValidationError(error('required', '', { missingProperty: 'name' }), 'name')).toBe(
+      '`name` is required.',
+    );
   });
 
   it('says an unknown field is not known', () => {
@@ -126,7 +128,9 @@ describe(describeValidationError.name, () => {
   it('says a bad metadata key from the real validator is not an allowed key', () => {
     const key = 'k'.repeat(41);
     const first = firstBodyError(BODY_SCHEMA, { metadata: { [key]: 'v' } });
-    expect(describeValidationError(first, paramOf(first))).toBe(`\`metadata.${key}\` is not an allowed key (1–40 characters).`);
+    expect(describeValidationError(first, paramOf(first))).toBe(
+      `\`metadata.${key}\` is not an allowed key (1–40 characters).`,
+    );
   });
 
   it('asks for a JSON object when the body has the wrong type', () => {

@@ -36,7 +36,10 @@ export function toParamPath(pointer: string): string {
     .split('/')
     .slice(1)
     .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path === '' ? segment : `${path}.${segment}`), '');
+    .reduce(
+      (path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path === '' ? segment : `${path}.${segment}`),
+      '',
+    );
 }
 
 /** The object key that broke `propertyNames` (Ajv puts it on the error, or in its params). */
@@ -59,7 +62,10 @@ export function paramOf(error: FastifySchemaValidationError | ErrorObject): stri
 }
 
 /** A readable sentence for a validation error, e.g. "`limit` must be <= 200". */
-export function describeValidationError(error: FastifySchemaValidationError | ErrorObject, param: string | null): string {
+export function describeValidationError(
+  error: FastifySchemaValidationError | ErrorObject,
+  param: string | null,
+): string {
   const params = error.params as Record<string, unknown>;
   if (param === null && error.keyword === 'type' && error.instancePath === '') {
     return 'The request needs a JSON object as its body.';

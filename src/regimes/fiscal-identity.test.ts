@@ -201,7 +201,9 @@ describe(checkFiscalIdentity.name, () => {
     });
 
     it('refuses siret in IT and vat_id in NO', () => {
-      expect(checkFiscalIdentity('IT', { siret: SIRET }, false)).toEqual([{ field: 'siret', message: 'is not used in IT' }]);
+      expect(checkFiscalIdentity('IT', { siret: SIRET }, false)).toEqual([
+        { field: 'siret', message: 'is not used in IT' },
+      ]);
       expect(checkFiscalIdentity('NO', { vat_id: 'NO923609016MVA' }, false)).toEqual([
         { field: 'vat_id', message: 'is not used in NO' },
       ]);

@@ -49,7 +49,9 @@ describe(canonicalJson.name, () => {
     });
 
     it('sorts nested objects, also inside arrays', () => {
-      expect(canonicalJson({ z: { y: 1, x: [{ d: 1, c: 2 }] }, a: 'A' })).toBe('{"a":"A","z":{"x":[{"c":2,"d":1}],"y":1}}');
+      expect(canonicalJson({ z: { y: 1, x: [{ d: 1, c: 2 }] }, a: 'A' })).toBe(
+        '{"a":"A","z":{"x":[{"c":2,"d":1}],"y":1}}',
+      );
     });
 
     it('sorts keys by UTF-16 code units (digits < upper case < lower case, "10" < "9")', () => {

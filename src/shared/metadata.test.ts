@@ -41,7 +41,9 @@ describe(mergeMetadata.name, () => {
 
   it('removes a stored "__proto__" key', () => {
     const current = JSON.parse('{"__proto__":"x","a":"1"}') as Record<string, string>;
-    expect(Object.keys(mergeMetadata(current, JSON.parse('{"__proto__":null}') as Record<string, null>))).toEqual(['a']);
+    expect(Object.keys(mergeMetadata(current, JSON.parse('{"__proto__":null}') as Record<string, null>))).toEqual([
+      'a',
+    ]);
   });
 
   // BUG: "others are set", but assigning to `merged['__proto__']` hits the Object.prototype setter, which ignores a

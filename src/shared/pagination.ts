@@ -109,6 +109,7 @@ export function toPage<Row extends { created_at: string; id: string }, T>(
     object: 'list',
     data: pageRows.map(present),
     has_more: hasMore,
-    next_cursor: hasMore && last !== undefined ? encodeCursor({ createdAt: last.created_at, id: last.id }, request.order) : null,
+    next_cursor:
+      hasMore && last !== undefined ? encodeCursor({ createdAt: last.created_at, id: last.id }, request.order) : null,
   };
 }

@@ -24,9 +24,17 @@ function daysInMonth(year: number, month: number): number {
 export function normaliseTimestamp(value: string): string | null {
   const match = RFC3339.exec(value);
   if (match === null) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const offset = match[8] ?? 'Z';
-  const offsetValid = offset.toUpperCase() === 'Z' || (Number(offset.slice(1, 3)) <= 23 && Number(offset.slice(4, 6)) <= 59);
+  const offsetValid =
+    offset.toUpperCase() === 'Z' || (Number(offset.slice(1, 3)) <= 23 && Number(offset.slice(4, 6)) <= 59);
   if (
     month < 1 ||
     month > 12 ||

@@ -27,7 +27,11 @@ async function probe(url: string): Promise<PostgresStatus> {
     return { available: true, reason: '', url };
   } catch (error) {
     const host = new URL(url).host;
-    return { available: false, reason: `PostgreSQL at ${host} is unreachable (${error instanceof Error ? error.message : String(error)})`, url };
+    return {
+      available: false,
+      reason: `PostgreSQL at ${host} is unreachable (${error instanceof Error ? error.message : String(error)})`,
+      url,
+    };
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -35,7 +39,8 @@ async function probe(url: string): Promise<PostgresStatus> {
 
 export default async function setup(project: TestProject): Promise<void> {
   const url = process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
-  const status = project.name === 'postgres' ? await probe(url) : { available: false, reason: 'not the postgres project', url };
+  const status =
+    project.name === 'postgres' ? await probe(url) : { available: false, reason: 'not the postgres project', url };
   if (project.name === 'postgres' && !status.available) {
     if (process.env.OPENFISKAL_TEST_REQUIRE_POSTGRES === '1') {
       throw new Error(`${status.reason}; OPENFISKAL_TEST_REQUIRE_POSTGRES=1 forbids skipping the PostgreSQL tests`);

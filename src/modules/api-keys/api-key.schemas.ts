@@ -5,7 +5,11 @@ const Label = Type.String({ minLength: 1, maxLength: 100 });
 
 export const BootstrapBody = Type.Object(
   {
-    setup_token: Type.String({ minLength: 1, maxLength: 200, description: '`ofk_setup_<env>_…`, from the CLI or the first start.' }),
+    setup_token: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: '`ofk_setup_<env>_…`, from the CLI or the first start.',
+    }),
     label: Type.Optional(Label),
   },
   { additionalProperties: false },
@@ -26,7 +30,9 @@ export const ApiKey = Type.Object(
     id: Type.String({ examples: ['key_01jd7xq3m9e5rbq0c2kfvx8w4t'] }),
     object: Type.Enum(['platform_api_key', 'organization_api_key', 'register_api_key'], { type: 'string' }),
     api_key: Nullable(
-      Type.String({ description: 'The secret. Only in the response that created the key; store it now, it is never shown again.' }),
+      Type.String({
+        description: 'The secret. Only in the response that created the key; store it now, it is never shown again.',
+      }),
     ),
     masked_key: Type.String({ description: 'Prefix and last four characters, e.g. `ofk_platform_live_…x9Qz`.' }),
     label: Nullable(Type.String()),

@@ -4,13 +4,7 @@
  * the same 401 whatever the reason.
  * @module
  */
-import {
-  digestsEqual,
-  generateApiKey,
-  hashApiKey,
-  maskApiKey,
-  parseApiKey,
-} from '../../crypto/api-key-secret.js';
+import { digestsEqual, generateApiKey, hashApiKey, maskApiKey, parseApiKey } from '../../crypto/api-key-secret.js';
 import type { UnitOfWork } from '../../db/database.js';
 import { AppError, notFound } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
@@ -142,7 +136,9 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       const token = await lookUp(input.setup_token);
       if (token?.kind !== 'setup') throw unauthorized();
       if (token.environment !== environment) {
-        throw new AppError('forbidden', { message: `This is a ${token.environment} setup token; this server is ${environment}.` });
+        throw new AppError('forbidden', {
+          message: `This is a ${token.environment} setup token; this server is ${environment}.`,
+        });
       }
       return unitOfWork.transaction(async () => {
         if (!(await repository.consumeSetupToken(token.id, toUtcString(clock.now())))) throw unauthorized();
@@ -164,7 +160,9 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       const row = await lookUp(presented);
       if (row === null || row.revoked_at !== null || row.kind === 'setup') throw unauthorized();
       if (row.environment !== environment) {
-        throw new AppError('forbidden', { message: `This is a ${row.environment} key; this server is ${environment}.` });
+        throw new AppError('forbidden', {
+          message: `This is a ${row.environment} key; this server is ${environment}.`,
+        });
       }
       const now = clock.now();
       if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {

@@ -130,7 +130,11 @@ export function createIdempotencyRepository(db: Pick<Database, 'executor'>) {
     },
 
     async purgeExpired(now: string): Promise<number> {
-      const result = await db.executor().deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
+      const result = await db
+        .executor()
+        .deleteFrom('idempotency_keys')
+        .where('expires_at', '<=', now)
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

@@ -61,7 +61,9 @@ export class LeaseLostError extends AppError {
 
 /** SHA-256 over method, path, organization and the SHA-256 of the canonical body. */
 export function fingerprint(request: RequestFingerprint): string {
-  const bodyHash = createHash('sha256').update(canonicalJson(request.body ?? null)).digest('hex');
+  const bodyHash = createHash('sha256')
+    .update(canonicalJson(request.body ?? null))
+    .digest('hex');
   return createHash('sha256')
     .update([request.method.toUpperCase(), request.path, request.organizationId ?? '-', bodyHash].join('\n'))
     .digest('hex');

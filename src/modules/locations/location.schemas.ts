@@ -5,7 +5,7 @@ const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Timezone = Type.String({
   minLength: 1,
   maxLength: 64,
-  description: "IANA time zone, e.g. Europe/Berlin. Business days are counted in it.",
+  description: 'IANA time zone, e.g. Europe/Berlin. Business days are counted in it.',
   examples: ['Europe/Berlin'],
 });
 

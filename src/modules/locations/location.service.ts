@@ -105,7 +105,9 @@ export function createLocationService({ repository, unitOfWork, clock }: Locatio
           changes.timezone = checkedTimezone(patch.timezone);
         }
         if (patch.metadata !== undefined) {
-          changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata));
+          changes.metadata = JSON.stringify(
+            mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata),
+          );
         }
         if (Object.keys(changes).length === 0) return present(row);
         changes.updated_at = toUtcString(clock.now());

@@ -8,7 +8,11 @@ import type { OrganizationService } from './organization.service.js';
 const tags = ['Organizations'];
 const Params = Type.Object({ organizationId: IdParam('`org_…`') });
 
-export function organizationRoutes({ organizations }: { organizations: OrganizationService }): FastifyPluginAsyncTypebox {
+export function organizationRoutes({
+  organizations,
+}: {
+  organizations: OrganizationService;
+}): FastifyPluginAsyncTypebox {
   return (app) => {
     app.post(
       '/v1/organizations',

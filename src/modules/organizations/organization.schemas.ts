@@ -10,10 +10,16 @@ import {
   Timestamp,
 } from '../../http/schemas.js';
 
-const LegalName = Type.String({ minLength: 1, maxLength: 200, description: 'Registered legal name, printed on receipts.' });
+const LegalName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'Registered legal name, printed on receipts.',
+});
 
 const FiscalIdentity = Type.Object(
-  Object.fromEntries(FISCAL_IDENTITY_FIELDS.map((field) => [field, Type.Optional(Type.String({ minLength: 1, maxLength: 40 }))])),
+  Object.fromEntries(
+    FISCAL_IDENTITY_FIELDS.map((field) => [field, Type.Optional(Type.String({ minLength: 1, maxLength: 40 }))]),
+  ),
   {
     additionalProperties: false,
     description:

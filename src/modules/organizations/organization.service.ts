@@ -103,13 +103,16 @@ export function createOrganizationService({ repository, unitOfWork, clock }: Org
         if (patch.tax_id !== undefined) changes.tax_id = patch.tax_id;
         if (patch.trade_name !== undefined) changes.trade_name = patch.trade_name;
         if (patch.address !== undefined) {
-          changes.address = patch.address === null ? null : JSON.stringify({ line2: null, state: null, ...patch.address });
+          changes.address =
+            patch.address === null ? null : JSON.stringify({ line2: null, state: null, ...patch.address });
         }
         if (patch.fiscal_identity !== undefined) {
           changes.fiscal_identity = patch.fiscal_identity === null ? null : JSON.stringify(patch.fiscal_identity);
         }
         if (patch.metadata !== undefined) {
-          changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata));
+          changes.metadata = JSON.stringify(
+            mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata),
+          );
         }
         if (Object.keys(changes).length === 0) return present(row);
         changes.updated_at = toUtcString(clock.now());

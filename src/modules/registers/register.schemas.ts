@@ -12,7 +12,10 @@ const SerialNumber = Type.String({
     'Defaults to the register id; fixed once the register has had a fiscal unit.',
 });
 
-const Jurisdiction = Type.Enum([...JURISDICTIONS], { type: 'string', description: 'The fiscal law the register follows.' });
+const Jurisdiction = Type.Enum([...JURISDICTIONS], {
+  type: 'string',
+  description: 'The fiscal law the register follows.',
+});
 
 export const CreateRegisterBody = Type.Object(
   {

@@ -129,7 +129,9 @@ export function createRegisterService(deps: RegisterServiceDeps) {
           changes.serial_number = patch.serial_number;
         }
         if (patch.metadata !== undefined) {
-          changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata));
+          changes.metadata = JSON.stringify(
+            mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata),
+          );
         }
         if (Object.keys(changes).length === 0) return present(row);
         changes.updated_at = toUtcString(clock.now());
@@ -142,7 +144,9 @@ export function createRegisterService(deps: RegisterServiceDeps) {
     async archive(tenant: Tenant, id: string): Promise<Register> {
       return unitOfWork.transaction(async () => {
         const row = await findRow(tenant, id);
-        if (row.state === 'archived') throw new AppError('register_archived', { message: 'The register is already archived.' });
+        if (row.state === 'archived') {
+          throw new AppError('register_archived', { message: 'The register is already archived.' });
+        }
         const now = toUtcString(clock.now());
         const changes: RegisterChanges = { state: 'archived', archived_at: now, updated_at: now };
         await repository.update(row.id, changes);
