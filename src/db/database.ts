@@ -29,6 +29,8 @@ export interface Database extends UnitOfWork {
   inTransaction(): boolean;
   /** Throws if the database cannot answer. */
   ping(): Promise<void>;
+  /** The schema unqualified names resolve to (`search_path`), or null where the engine has no schemas. */
+  currentSchema(): Promise<string | null>;
   destroy(): Promise<void>;
 }
 
@@ -73,6 +75,12 @@ class KyselyDatabase implements Database {
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.executor());
+  }
+
+  async currentSchema(): Promise<string | null> {
+    if (!this.capabilities.namedSchemas) return null;
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(this.executor());
+    return rows[0]?.schema ?? null;
   }
 
   async destroy(): Promise<void> {

@@ -6,8 +6,12 @@ export class MigrationError extends Error {}
 
 /** Applies every pending migration; returns the names applied. */
 export async function migrateToLatest(database: Database): Promise<string[]> {
+  // Name the schema: Kysely otherwise looks for its bookkeeping tables in every schema of the database, and finds
+  // another installation's (or another test's) instead of creating its own.
+  const schema = await database.currentSchema();
   const migrator = new Migrator({
     db: database.executor(),
+    ...(schema === null ? {} : { migrationTableSchema: schema }),
     provider: { getMigrations: () => Promise.resolve(migrations) },
     migrationTableName: 'openfiskal_migrations',
     migrationLockTableName: 'openfiskal_migrations_lock',

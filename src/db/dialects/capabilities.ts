@@ -9,4 +9,6 @@ export interface DialectCapabilities {
   readonly supportsRowLocks: boolean;
   /** Several connections run queries at the same time. */
   readonly concurrentConnections: boolean;
+  /** Tables live in named schemas (PostgreSQL); one database may hold several installations side by side. */
+  readonly namedSchemas: boolean;
 }

@@ -11,6 +11,7 @@ export const postgresCapabilities: DialectCapabilities = {
   name: 'postgres',
   supportsRowLocks: true,
   concurrentConnections: true,
+  namedSchemas: true,
 };
 
 const INT8_OID = 20;

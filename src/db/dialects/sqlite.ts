@@ -24,6 +24,7 @@ export const sqliteCapabilities: DialectCapabilities = {
   name: 'sqlite',
   supportsRowLocks: false,
   concurrentConnections: false,
+  namedSchemas: false,
 };
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
