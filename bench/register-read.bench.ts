@@ -8,26 +8,29 @@
  * - BENCH_CONNECTIONS: concurrent connections (default 32);
  * - BENCH_DATABASE_URL: PostgreSQL base URL (default postgres://postgres@127.0.0.1:5432/test).
  *
- * The summary is printed and written to bench/results/latest.json.
+ * The summary is printed and written to bench/results/latest.json. Spawning, polling /healthz and stopping the
+ * server are the helpers of the process tests (test/helpers/process.ts), so both measure the same way.
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import {
+  ROOT,
+  SERVER_ENTRY,
+  httpCall,
+  killAllChildren,
+  startServer,
+  stopServer,
+  type ServerProcess,
+} from '../test/helpers/process.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SERVER_ENTRY = join(ROOT, 'dist', 'src', 'main.js');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -47,24 +50,17 @@ const CONNECTIONS = positiveInteger('BENCH_CONNECTIONS', 32);
 const WARMUP_S = 2;
 const POSTGRES_BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_POSTGRES_URL;
 
-const HEALTHZ_POLL_MS = 10;
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
-const REQUEST_TIMEOUT_MS = 5_000;
+const SETUP_TOKEN_LINE = /^Setup token: (ofk_setup_test_\S+)$/;
 /** Hard limit for the whole run, so the bench never hangs: four load runs per engine plus generous slack. */
 const GLOBAL_TIMEOUT_MS = (2 * 2 * (WARMUP_S + DURATION_S) + 60) * 1000;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Child processes: every spawned server is tracked and killed on any way out.
+// Cleanups (temporary directories, PostgreSQL schemas) run on any way out; the helpers track every spawned server
+// and kill it when this process exits.
 
-const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void>)[] = [];
-
-function killChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
 
 async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) {
@@ -74,12 +70,11 @@ async function runCleanups(): Promise<void> {
 
 async function abort(reason: string, code: number): Promise<never> {
   process.stderr.write(`\n${reason}\n`);
-  killChildren();
+  killAllChildren();
   await Promise.race([runCleanups(), sleep(5_000)]);
   process.exit(code);
 }
 
-process.on('exit', killChildren);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => void abort(`bench interrupted by ${signal}`, 130));
 }
@@ -119,63 +114,6 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
-/** A free loopback port: listen on port 0, read it, close. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the port of a free socket'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-interface HttpResponse {
-  readonly status: number;
-  readonly body: string;
-}
-
-/** One HTTP request on its own connection (no keep-alive, so nothing holds the server open at shutdown). */
-function send(
-  port: number,
-  method: 'GET' | 'POST',
-  path: string,
-  options: { headers?: Record<string, string>; json?: unknown; timeoutMs?: number } = {},
-): Promise<HttpResponse> {
-  return new Promise((resolve, reject) => {
-    const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
-    const headers: Record<string, string> = { ...options.headers };
-    if (payload !== undefined) headers['content-type'] = 'application/json';
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        headers,
-        agent: false,
-        timeout: options.timeoutMs ?? REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 /** POSTs JSON and returns the parsed body, failing unless the status is `expected`. */
 async function postJson(
   port: number,
@@ -184,11 +122,11 @@ async function postJson(
   expected: number,
   headers: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
-  const response = await send(port, 'POST', path, { json, headers });
+  const response = await httpCall(port, 'POST', path, { json, headers });
   if (response.status !== expected) {
-    throw new Error(`POST ${path} answered ${response.status} (expected ${expected}): ${response.body.slice(0, 300)}`);
+    throw new Error(`POST ${path} answered ${response.status} (expected ${expected}): ${response.text.slice(0, 300)}`);
   }
-  const parsed: unknown = JSON.parse(response.body);
+  const parsed = response.body;
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`POST ${path} did not answer a JSON object`);
   return parsed as Record<string, unknown>;
 }
@@ -202,95 +140,13 @@ function stringField(body: Record<string, unknown>, field: string, what: string)
 // ---------------------------------------------------------------------------------------------------------------
 // The server process
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  /** Resolves with the exit code (or signal) once the process has exited. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly stdoutLines: string[];
-  readonly stderrLines: string[];
-  /** Resolves with the first `Setup token: …` printed (or null if the process exits without one). */
-  readonly setupToken: Promise<string | null>;
-}
-
-function spawnServer(env: Record<string, string>, port: number): ServerProcess {
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const stdoutLines: string[] = [];
-  const stderrLines: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  let foundToken: (token: string | null) => void = () => undefined;
-  const setupToken = new Promise<string | null>((resolve) => {
-    foundToken = resolve;
-  });
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    stdoutLines.push(line);
-    const match = /^Setup token: (ofk_setup_test_\S+)$/.exec(line);
-    if (match?.[1] !== undefined) foundToken(match[1]);
-  });
-  createInterface({ input: child.stderr }).on('line', (line) => stderrLines.push(line));
-  void exited.then(() => foundToken(null));
-  return { child, port, exited, stdoutLines, stderrLines, setupToken };
-}
-
-function outputOf(server: ServerProcess): string {
-  const lines = [
-    ...server.stdoutLines.map((l) => `  stdout| ${l}`),
-    ...server.stderrLines.map((l) => `  stderr| ${l}`),
-  ];
-  return lines.length === 0 ? '  (no output)' : lines.slice(-20).join('\n');
-}
-
-/** Polls GET /healthz every 10 ms until it answers 200; returns ms since `since`. */
-async function waitForHealthz(server: ServerProcess, since: number): Promise<number> {
-  const deadline = since + START_TIMEOUT_MS;
-  while (performance.now() < deadline) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`the server exited before answering /healthz:\n${outputOf(server)}`);
-    }
-    try {
-      const response = await send(server.port, 'GET', '/healthz', { timeoutMs: 1_000 });
-      if (response.status === 200) return performance.now() - since;
-    } catch {
-      // not listening yet
-    }
-    await sleep(HEALTHZ_POLL_MS);
-  }
-  throw new Error(`/healthz did not answer 200 within ${START_TIMEOUT_MS} ms:\n${outputOf(server)}`);
-}
-
-/** Starts the server and waits for /healthz; returns it with the start-up time. */
-async function startServer(env: Record<string, string>): Promise<{ server: ServerProcess; startMs: number }> {
-  const port = await freePort();
-  const since = performance.now();
-  const server = spawnServer(env, port);
-  const startMs = await waitForHealthz(server, since);
-  return { server, startMs };
-}
-
-/** SIGTERM, then waits for the exit (SIGKILL after the timeout); returns ms until exit. */
-async function stopServer(server: ServerProcess): Promise<number> {
-  const since = performance.now();
-  server.child.kill('SIGTERM');
-  const exit = await Promise.race([server.exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
-  if (exit === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-    throw new Error(`the server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed):\n${outputOf(server)}`);
-  }
+/** SIGTERM, then waits for the exit (SIGKILL after the timeout); returns ms until exit, failing unless it exits 0. */
+async function stop(server: ServerProcess): Promise<number> {
+  const exit = await stopServer(server, { timeoutMs: STOP_TIMEOUT_MS });
   if (exit.code !== 0) {
-    throw new Error(`the server exited with ${exit.code ?? exit.signal ?? '?'} after SIGTERM:\n${outputOf(server)}`);
+    throw new Error(`the server exited with ${exit.code ?? exit.signal ?? '?'} after SIGTERM:\n${server.output()}`);
   }
-  return performance.now() - since;
+  return exit.ms;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -414,12 +270,11 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
   };
 
   // b. Cold start on an empty database.
-  const cold = await startServer(env);
-  const setupToken = await withTimeout(cold.server.setupToken, 2_000, 'no "Setup token:" line on stdout');
-  if (setupToken === null) throw new Error(`the first start printed no setup token:\n${outputOf(cold.server)}`);
+  const cold = await startServer(env, { timeoutMs: START_TIMEOUT_MS });
+  const setupToken = SETUP_TOKEN_LINE.exec(await cold.waitForLine(SETUP_TOKEN_LINE, 2_000))?.[1] ?? '';
 
   // c. Bootstrap and create the tenant.
-  const port = cold.server.port;
+  const port = cold.port;
   const key = stringField(
     await postJson(port, '/v1/auth/bootstrap', { setup_token: setupToken }, 201),
     'api_key',
@@ -450,11 +305,10 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
   );
 
   // d. Graceful shutdown, then start-up on the existing database.
-  const shutdownMs = await stopServer(cold.server);
-  const warm = await startServer(env);
-  const server = warm.server;
-  const check = await send(server.port, 'GET', `/v1/registers/${registerId}`, { headers: orgAuth });
-  if (check.status !== 200) throw new Error(`GET /v1/registers/${registerId} answered ${check.status}: ${check.body}`);
+  const shutdownMs = await stop(cold);
+  const server = await startServer(env, { timeoutMs: START_TIMEOUT_MS });
+  const check = await httpCall(server.port, 'GET', `/v1/registers/${registerId}`, { headers: orgAuth });
+  if (check.status !== 200) throw new Error(`GET /v1/registers/${registerId} answered ${check.status}: ${check.text}`);
 
   // e. Load: the authenticated register read, then /healthz as the ceiling.
   process.stdout.write(`  [${engine}] load: GET /v1/registers/{id} (${WARMUP_S} s warm-up + ${DURATION_S} s) …\n`);
@@ -463,15 +317,15 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
   const healthz = await load(server.port, '/healthz', {});
 
   // g. Stop (measured again, after load) — the temp dir and schema are removed by the cleanups.
-  const shutdownAfterLoadMs = await stopServer(server);
-  if (server.stderrLines.length > 0) {
-    process.stdout.write(`  [${engine}] server stderr:\n${server.stderrLines.map((l) => `    ${l}`).join('\n')}\n`);
+  const shutdownAfterLoadMs = await stop(server);
+  if (server.stderr.length > 0) {
+    process.stdout.write(`  [${engine}] server stderr:\n${server.stderr.map((l) => `    ${l}`).join('\n')}\n`);
   }
   return {
     engine,
     status: 'ok',
     coldStartMs: round(cold.startMs),
-    warmStartMs: round(warm.startMs),
+    warmStartMs: round(server.startMs),
     shutdownMs: round(shutdownMs),
     shutdownAfterLoadMs: round(shutdownAfterLoadMs),
     register,
@@ -577,7 +431,7 @@ async function main(): Promise<number> {
       results.push({ engine, status: 'failed', reason: describe(error).split('\n')[0] ?? '' });
       process.stdout.write(`=== ${engine} ===\n  FAILED: ${describe(error)}\n`);
     } finally {
-      killChildren();
+      killAllChildren();
       await runCleanups();
     }
   }

@@ -2,6 +2,9 @@
  * Running the compiled artefacts (`dist/`) as child processes, the way an operator does: building them when they
  * are stale, free ports, spawning the server and the CLI, waiting for /healthz, stopping with a signal. Every child
  * is tracked and killed when the test process exits, so a failing test never leaves a server behind.
+ *
+ * The bench (bench/register-read.bench.ts) uses these helpers too: tsc then compiles this file to
+ * dist/test/helpers/process.js, so it must not import vitest.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,7 +17,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_VARIABLES } from '../../src/config/config.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The project root, from test/helpers/ (vitest) or from dist/test/helpers/ (compiled, as the bench runs it). */
+export const ROOT = fileURLToPath(
+  new URL(
+    fileURLToPath(import.meta.url).endsWith(join('dist', 'test', 'helpers', 'process.js')) ? '../../../' : '../../',
+    import.meta.url,
+  ),
+);
 export const SERVER_ENTRY = join(ROOT, 'dist', 'src', 'main.js');
 export const CLI_ENTRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -151,6 +160,8 @@ export interface ServerProcess {
   readonly stdout: string[];
   readonly stderr: string[];
   readonly exited: Promise<Exit>;
+  /** `performance.now()` just before the spawn (start-up times are measured from it). */
+  readonly spawnedAt: number;
   /** The exit once it happened, else null. */
   exit(): Exit | null;
   /** The stdout lines that parse as JSON objects (the logs). */
@@ -176,6 +187,7 @@ function parseLogLine(line: string): Record<string, unknown> | undefined {
 /** Spawns `node dist/src/main.js` on a free port with `env` (PORT and HOST are set here). */
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: ROOT,
     env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }),
@@ -215,6 +227,7 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     stdout,
     stderr,
     exited,
+    spawnedAt,
     exit: () => exit,
     logs: () => stdout.map(parseLogLine).filter((log): log is Record<string, unknown> => log !== undefined),
     waitForLine: (pattern, timeoutMs = 10_000) =>
@@ -298,21 +311,28 @@ export async function waitForHealthz(server: ServerProcess, timeoutMs = 15_000):
   throw new Error(`/healthz did not answer 200 within ${timeoutMs} ms:\n${server.output()}`);
 }
 
-/** Spawns the server and waits until /healthz answers. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+/**
+ * Spawns the server and waits until /healthz answers (killing it if that fails within `timeoutMs`); `startMs` is the
+ * time from the spawn to the first 200 of /healthz.
+ */
+export async function startServer(
+  env: Record<string, string>,
+  { timeoutMs = 15_000 }: { timeoutMs?: number } = {},
+): Promise<ServerProcess & { readonly startMs: number }> {
   const server = await spawnServer(env);
   try {
-    await waitForHealthz(server);
+    await waitForHealthz(server, timeoutMs);
   } catch (error) {
     server.child.kill('SIGKILL');
     throw error;
   }
-  return server;
+  return { ...server, startMs: performance.now() - server.spawnedAt };
 }
 
 /**
  * Sends `signal` (none when null: the caller signalled already — a second SIGTERM makes the server exit 1 at once)
- * and waits for the exit (SIGKILL after `timeoutMs`, then throws); returns the exit and the time it took.
+ * and waits for the exit (SIGKILL after `timeoutMs`, then throws); returns the exit and the time from the signal to
+ * the exit (then it also waits for the last lines of stdout).
  */
 export async function stopServer(
   server: ServerProcess,
@@ -327,6 +347,7 @@ export async function stopServer(
       timer = setTimeout(() => resolve(null), timeoutMs);
     }),
   ]);
+  const ms = performance.now() - since;
   clearTimeout(timer);
   if (outcome === null) {
     server.child.kill('SIGKILL');
@@ -340,7 +361,7 @@ export async function stopServer(
     if (server.child.stdout === null || server.child.stdout.readableEnded) resolve();
     else server.child.stdout.once('end', () => resolve());
   });
-  return { ...outcome, ms: performance.now() - since };
+  return { ...outcome, ms };
 }
 
 export interface CommandResult {
