@@ -64,18 +64,17 @@ export function staleSources(): string[] {
   return stale;
 }
 
-function runTsc(): Promise<void> {
+/** `npm run build`: the one definition of the build (tsc, then the CLI's executable bit). */
+function runBuild(): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      'npm',
+      ['run', '--silent', 'build'],
       { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error === null) resolve();
         else {
-          reject(
-            new Error(`tsc -p tsconfig.build.json failed (${error.message.split('\n')[0] ?? ''}):\n${stdout}${stderr}`),
-          );
+          reject(new Error(`npm run build failed (${error.message.split('\n')[0] ?? ''}):\n${stdout}${stderr}`));
         }
       },
     );
@@ -83,7 +82,7 @@ function runTsc(): Promise<void> {
 }
 
 /**
- * Builds dist/ with `tsc -p tsconfig.build.json` unless every compiled file is newer than its source. Both vitest
+ * Builds dist/ with `npm run build` unless every compiled file is newer than its source. Both vitest
  * projects (sqlite, postgres) may call this at the same time: a lock directory makes the second wait for the first
  * (and then find dist/ fresh) instead of rewriting files a server of the other project is loading.
  */
@@ -105,7 +104,7 @@ export async function ensureBuilt(): Promise<'fresh' | 'built'> {
   }
   try {
     if (staleSources().length === 0) return 'fresh';
-    await runTsc();
+    await runBuild();
     return 'built';
   } finally {
     rmSync(lock, { recursive: true, force: true });
