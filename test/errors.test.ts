@@ -4,35 +4,12 @@ import { buildApp } from '../src/app.js';
 import { createContainer } from '../src/container.js';
 import { deriveKeys } from '../src/crypto/master-key.js';
 import { createDatabase, type Database } from '../src/db/database.js';
-import { ERROR_CATALOGUE } from '../src/errors/codes.js';
-import type { ErrorBody } from '../src/errors/app-error.js';
-import type { ApiResponse } from './helpers/api-client.js';
+import { expectError } from './helpers/assertions.js';
 import { describeDb, engine } from './helpers/engines.js';
 import { createPlatform, createTenant } from './helpers/factories.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
 
 const REQUEST_ID = /^req_[0-9a-f]{20}$/;
-
-function expectError(response: ApiResponse<unknown>, status: number, code: string, param?: string | null): ErrorBody {
-  expect(response.status, response.text).toBe(status);
-  const body = response.body as ErrorBody;
-  expect(Object.keys(body).sort()).toEqual([
-    'code',
-    'fiscal_errors',
-    'message',
-    'object',
-    'param',
-    'request_id',
-    'retryable',
-  ]);
-  expect(body).toMatchObject({ object: 'error', code, fiscal_errors: null });
-  expect(body.retryable).toBe(ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].retryable);
-  expect(body.request_id).toMatch(REQUEST_ID);
-  expect(response.headers['x-request-id']).toBe(body.request_id);
-  expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-  if (param !== undefined) expect(body.param).toBe(param);
-  return body;
-}
 
 /** The test app's services rebuilt on another database. */
 function rewire(t: TestApp, database: Database) {

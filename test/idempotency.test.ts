@@ -5,7 +5,7 @@ import { fingerprint, LeaseLostError } from '../src/modules/idempotency/idempote
 import type { Organization } from '../src/modules/organizations/organization.schemas.js';
 import type { Register } from '../src/modules/registers/register.schemas.js';
 import type { Page } from '../src/shared/pagination.js';
-import type { ApiResponse } from './helpers/api-client.js';
+import { expectError } from './helpers/assertions.js';
 import { describeDb } from './helpers/engines.js';
 import { createOrganization, createPlatform, createRegister, createTenant } from './helpers/factories.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
@@ -15,13 +15,6 @@ const withKey = (key: string) => ({ headers: { 'idempotency-key': key } });
 async function countOrganizations(t: TestApp): Promise<number> {
   const rows = await t.database.executor().selectFrom('organizations').select('id').execute();
   return rows.length;
-}
-
-function expectCode(response: ApiResponse<unknown>, status: number, code: string): ErrorBody {
-  expect(response.status, response.text).toBe(status);
-  const body = response.body as ErrorBody;
-  expect(body.code).toBe(code);
-  return body;
 }
 
 describeDb('idempotency', () => {
@@ -66,19 +59,19 @@ describeDb('idempotency', () => {
   it('answers 409 idempotency_key_conflict for the same key with another request', async () => {
     const { api, organization, register } = await createTenant(t);
     await api.post('/v1/organizations', { legal_name: 'A', country: 'DE' }, withKey('k'));
-    const otherBody = expectCode(
+    const otherBody = expectError(
       await api.post('/v1/organizations', { legal_name: 'B', country: 'DE' }, withKey('k')),
       409,
       'idempotency_key_conflict',
     );
     expect(otherBody.param).toBe('Idempotency-Key');
     expect(otherBody.retryable).toBe(false);
-    expectCode(await api.post('/v1/auth/api-keys', { label: 'A' }, withKey('k')), 409, 'idempotency_key_conflict');
+    expectError(await api.post('/v1/auth/api-keys', { label: 'A' }, withKey('k')), 409, 'idempotency_key_conflict');
     // PATCH is covered too, and the organization is part of the fingerprint's scope.
     const orgApi = api.forOrganization(organization.id);
     const patched = await orgApi.patch<Register>(`/v1/registers/${register.id}`, { label: 'X' }, withKey('p'));
     expect(patched.status).toBe(200);
-    expectCode(
+    expectError(
       await orgApi.patch(`/v1/registers/${register.id}`, { label: 'Y' }, withKey('p')),
       409,
       'idempotency_key_conflict',
@@ -111,7 +104,7 @@ describeDb('idempotency', () => {
 
   it('stores refusals (4xx) and replays them with their original request id', async () => {
     const { api } = await createPlatform(t);
-    const first = expectCode(
+    const first = expectError(
       await api.post('/v1/organizations', { legal_name: 'X', country: 'XX' }, withKey('bad')),
       422,
       'validation_error',
@@ -128,7 +121,7 @@ describeDb('idempotency', () => {
     const revoke = apiKeys.revokeRegisterKeys.bind(apiKeys);
     // Archiving updates the register, then revokes its keys; make the second step fail.
     apiKeys.revokeRegisterKeys = () => Promise.reject(new Error('disk on fire'));
-    expectCode(
+    expectError(
       await orgApi.post(`/v1/registers/${register.id}/archive`, undefined, withKey('arch')),
       500,
       'internal_error',
@@ -156,7 +149,7 @@ describeDb('idempotency', () => {
     const print = fingerprint({ method: 'POST', path: '/v1/organizations', organizationId: null, body });
     const claim = await t.container.idempotency.claim(`${platformId}/-`, 'busy', print);
     expect(claim.kind).toBe('claimed');
-    const response = expectCode(
+    const response = expectError(
       await api.post('/v1/organizations', body, withKey('busy')),
       409,
       'idempotency_request_in_progress',
@@ -172,7 +165,7 @@ describeDb('idempotency', () => {
     const print = fingerprint({ method: 'POST', path: '/v1/organizations', organizationId: null, body });
     const dead = await t.container.idempotency.claim(scope, 'crash', print);
     if (dead.kind !== 'claimed') throw new Error('expected a claim');
-    expectCode(await api.post('/v1/organizations', body, withKey('crash')), 409, 'idempotency_request_in_progress');
+    expectError(await api.post('/v1/organizations', body, withKey('crash')), 409, 'idempotency_request_in_progress');
     clock.advance(30_001);
     const retry = await api.post<Organization>('/v1/organizations', body, withKey('crash'));
     expect(retry.status).toBe(201);
@@ -200,7 +193,7 @@ describeDb('idempotency', () => {
     expect(created.length + busy.length).toBe(50);
     expect(created.length).toBeGreaterThanOrEqual(1);
     for (const r of created) expect(r.text).toBe(created[0]?.text);
-    for (const r of busy) expectCode(r, 409, 'idempotency_request_in_progress');
+    for (const r of busy) expectError(r, 409, 'idempotency_request_in_progress');
     expect(await countOrganizations(t)).toBe(1);
     const after = await api.post('/v1/organizations', body, withKey('fifty'));
     expect(after.text).toBe(created[0]?.text);
@@ -252,14 +245,14 @@ describeDb('idempotency', () => {
     const again = await t.api.post<ApiKeyView>('/v1/auth/bootstrap', { setup_token: setupToken }, withKey('boot'));
     expect(again.status).toBe(201);
     expect(again.body.api_key).toBe(first.body.api_key);
-    expectCode(await t.api.post('/v1/auth/bootstrap', { setup_token: setupToken }), 401, 'unauthorized');
+    expectError(await t.api.post('/v1/auth/bootstrap', { setup_token: setupToken }), 401, 'unauthorized');
   });
 
   it('validates the Idempotency-Key header', async () => {
     const { api } = await createPlatform(t);
     for (const key of ['', 'x'.repeat(256), 'tab\there', 'ümlaut']) {
       const response = await api.post('/v1/organizations', { legal_name: 'A', country: 'DE' }, withKey(key));
-      const body = expectCode(response, 400, 'invalid_request');
+      const body = expectError(response, 400, 'invalid_request');
       expect(body.param).toBe('Idempotency-Key');
     }
     expect(await countOrganizations(t)).toBe(0);
@@ -274,7 +267,7 @@ describeDb('idempotency', () => {
     const replay = await orgApi.post(`/v1/locations/${location.id}/registers`, body, withKey('reg'));
     expect(replay.status).toBe(201);
     expect(replay.text).toBe(first.text);
-    expectCode(await orgApi.post(`/v1/locations/${location.id}/registers`, body), 409, 'serial_number_taken');
+    expectError(await orgApi.post(`/v1/locations/${location.id}/registers`, body), 409, 'serial_number_taken');
     expect(createRegister).toBeDefined();
   });
 });

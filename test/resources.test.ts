@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ErrorBody } from '../src/errors/app-error.js';
 import type { Location } from '../src/modules/locations/location.schemas.js';
 import type { Organization } from '../src/modules/organizations/organization.schemas.js';
 import type { Register } from '../src/modules/registers/register.schemas.js';
 import type { Page } from '../src/shared/pagination.js';
-import type { ApiResponse } from './helpers/api-client.js';
+import { expectError } from './helpers/assertions.js';
 import { describeDb } from './helpers/engines.js';
 import {
   createLocation,
@@ -17,14 +16,6 @@ import { buildTestApp, type TestApp } from './helpers/test-app.js';
 
 const ID = (prefix: string) => new RegExp(`^${prefix}_[0-7][0-9a-hjkmnp-tv-z]{25}$`);
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function expectError(response: ApiResponse<unknown>, status: number, code: string, param?: string | null): ErrorBody {
-  expect(response.status, response.text).toBe(status);
-  const body = response.body as ErrorBody;
-  expect(body.code).toBe(code);
-  if (param !== undefined) expect(body.param).toBe(param);
-  return body;
-}
 
 describeDb('organizations', () => {
   let t: TestApp;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../src/errors/app-error.js';
 import type { ApiKeyView } from '../src/modules/api-keys/api-key.service.js';
 import type { Location } from '../src/modules/locations/location.schemas.js';
 import type { Organization } from '../src/modules/organizations/organization.schemas.js';
 import type { Register } from '../src/modules/registers/register.schemas.js';
 import type { Page } from '../src/shared/pagination.js';
-import type { ApiClient, ApiResponse } from './helpers/api-client.js';
+import type { ApiClient } from './helpers/api-client.js';
+import { expectError } from './helpers/assertions.js';
 import { describeDb } from './helpers/engines.js';
 import {
   createLocation,
@@ -15,13 +15,6 @@ import {
   type TenantFixture,
 } from './helpers/factories.js';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
-
-function expectError(response: ApiResponse<unknown>, status: number, code: string, param?: string | null): void {
-  expect(response.status, response.text).toBe(status);
-  const body = response.body as ErrorBody;
-  expect(body.code).toBe(code);
-  if (param !== undefined) expect(body.param).toBe(param);
-}
 
 /** Every read and write a caller could aim at another tenant's resources. */
 function probes(target: { organization: Organization; location: Location; register: Register }) {
