@@ -41,7 +41,7 @@ export interface DatabaseOptions {
 
 export function createDatabase(location: DatabaseLocation, options: DatabaseOptions = {}): Database {
   if (location.kind === 'sqlite') {
-    mkdirSync(dirname(location.path), { recursive: true });
+    mkdirSync(dirname(location.path), { recursive: true, mode: 0o700 });
     const kysely = new Kysely<DB>({ dialect: createSqliteDialect(openSqlite(location.path)) });
     return new KyselyDatabase(kysely, sqliteCapabilities);
   }
