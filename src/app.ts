@@ -18,9 +18,14 @@ import { newRequestId } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
 import { buildCachedSerializer, createCachedValidatorCompiler } from './http/compilers.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
+import { exportRoutes } from './modules/exports/export.routes.js';
+import { fiscalUnitRoutes } from './modules/fiscal-units/fiscal-unit.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { journalRoutes } from './modules/journal/journal.routes.js';
 import { locationRoutes } from './modules/locations/location.routes.js';
+import { operationRoutes } from './modules/operations/operation.routes.js';
 import { organizationRoutes } from './modules/organizations/organization.routes.js';
+import { receiptRoutes } from './modules/receipts/receipt.routes.js';
 import { registerRoutes } from './modules/registers/register.routes.js';
 
 export async function buildApp(container: Container) {
@@ -58,6 +63,11 @@ export async function buildApp(container: Container) {
   await app.register(organizationRoutes({ organizations: container.organizations }));
   await app.register(locationRoutes({ locations: container.locations }));
   await app.register(registerRoutes({ registers: container.registers }));
+  await app.register(journalRoutes({ journal: container.journal }));
+  await app.register(fiscalUnitRoutes({ fiscalUnits: container.fiscalUnits }));
+  await app.register(operationRoutes({ operations: container.operations }));
+  await app.register(receiptRoutes({ receipts: container.receipts }));
+  await app.register(exportRoutes({ exports: container.exports }));
 
   await app.ready();
   return app;

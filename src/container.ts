@@ -3,15 +3,24 @@
  * dependencies, and tests build the same graph with fakes for the clock.
  * @module
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { DerivedKeys } from './crypto/master-key.js';
 import type { Database } from './db/database.js';
-import type { PeriodicTask } from './jobs/worker.js';
+import { createJobQueue } from './jobs/job-queue.js';
+import { createJobQueueRepository } from './jobs/job-queue.repository.js';
+import type { JobHandlers, JobRunnerOptions, PeriodicTask } from './jobs/worker.js';
 import { createApiKeyRepository } from './modules/api-keys/api-key.repository.js';
 import { createApiKeyService } from './modules/api-keys/api-key.service.js';
+import { createExportRepository } from './modules/exports/export.repository.js';
+import { createExportService, EXPORT_JOB_KIND } from './modules/exports/export.service.js';
+import { createFileStore } from './modules/exports/file-store.js';
+import { createTseTarExportWriter } from './modules/exports/tse-tar.export.js';
 import { createIdempotencyRepository } from './modules/idempotency/idempotency.repository.js';
 import { createIdempotencyService } from './modules/idempotency/idempotency.service.js';
+import { createJournalRepository } from './modules/journal/journal.repository.js';
+import { createJournalService } from './modules/journal/journal.service.js';
 import { createLocationRepository } from './modules/locations/location.repository.js';
 import { createLocationService } from './modules/locations/location.service.js';
 import { createOrganizationRepository } from './modules/organizations/organization.repository.js';
@@ -20,6 +29,17 @@ import { createPlatformRepository } from './modules/platforms/platform.repositor
 import { createPlatformService } from './modules/platforms/platform.service.js';
 import { createRegisterRepository } from './modules/registers/register.repository.js';
 import { createRegisterService } from './modules/registers/register.service.js';
+import { createFiscalUnitRepository } from './modules/fiscal-units/fiscal-unit.repository.js';
+import {
+  createFiscalUnitService,
+  presentFiscalUnit,
+  type FiscalUnitService,
+} from './modules/fiscal-units/fiscal-unit.service.js';
+import type { FiscalProvider, ProviderName } from './modules/fiscal-units/providers/fiscal-provider.js';
+import { createSoftwareTseProvider } from './modules/fiscal-units/providers/software-tse.provider.js';
+import { createOperationRepository } from './modules/operations/operation.repository.js';
+import { createOperationService } from './modules/operations/operation.service.js';
+import { createReceiptService } from './modules/receipts/receipt.service.js';
 import type { Clock } from './shared/clock.js';
 
 export interface ContainerPorts {
@@ -56,13 +76,66 @@ export function createContainer(ports: ContainerPorts) {
     clock,
   });
   const locations = createLocationService({ repository: createLocationRepository(database), unitOfWork, clock });
+  const fiscalUnitRepository = createFiscalUnitRepository(database);
+  // The register service expands and archives fiscal units; the fiscal unit service is built after it.
+  const late: { fiscalUnits?: FiscalUnitService } = {};
   const registers = createRegisterService({
     repository: createRegisterRepository(database),
     unitOfWork,
     clock,
     locations,
     apiKeys,
+    fiscalUnits: {
+      findPresented: async (id) => {
+        const row = await fiscalUnitRepository.findById(id);
+        return row === undefined ? null : presentFiscalUnit(row);
+      },
+    },
+    decommissionActiveUnit: (register, reason) => {
+      if (late.fiscalUnits === undefined) throw new Error('fiscal unit service not wired');
+      return late.fiscalUnits.decommissionActiveUnit(register, reason);
+    },
   });
+  const journal = createJournalService({
+    repository: createJournalRepository(database),
+    unitOfWork,
+    clock,
+    registers,
+  });
+  const providers = new Map<ProviderName, FiscalProvider>([
+    [
+      'software_tse',
+      createSoftwareTseProvider({
+        repository: fiscalUnitRepository,
+        clock,
+        keyEncryptionKey: keys.signingKeyEncryptionKey,
+      }),
+    ],
+  ]);
+  const fiscalUnits = createFiscalUnitService({
+    repository: fiscalUnitRepository,
+    unitOfWork,
+    clock,
+    environment: config.environment,
+    providers,
+    registers,
+    organizations,
+    apiKeys,
+    journal,
+    signingTimeoutMs: config.signingTimeoutMs,
+  });
+  late.fiscalUnits = fiscalUnits;
+  const operations = createOperationService({
+    repository: createOperationRepository(database),
+    unitOfWork,
+    clock,
+    registers,
+    locations,
+    fiscalUnits: { ...fiscalUnits, findUnit: (id) => fiscalUnitRepository.findById(id) },
+    journal,
+    signingTimeoutMs: config.signingTimeoutMs,
+  });
+  const receipts = createReceiptService({ operations, registers, locations, organizations });
   const idempotency = createIdempotencyService({
     repository: createIdempotencyRepository(database),
     unitOfWork,
@@ -72,11 +145,54 @@ export function createContainer(ports: ContainerPorts) {
     ...(ports.idempotencyLeaseMs === undefined ? {} : { leaseMs: ports.idempotencyLeaseMs }),
   });
 
+  const jobQueue = createJobQueue({ repository: createJobQueueRepository(database), unitOfWork, clock });
+  const exportRepository = createExportRepository(database);
+  const exports = createExportService({
+    repository: exportRepository,
+    unitOfWork,
+    clock,
+    registers,
+    jobs: jobQueue,
+    files: createFileStore(join(config.dataDir, 'exports')),
+    // One entry per export format (each a file implementing ExportWriter).
+    writers: [createTseTarExportWriter({ source: exportRepository })],
+    retentionDays: config.exportRetentionDays,
+  });
+  const jobHandlers: JobHandlers = {
+    [EXPORT_JOB_KIND]: (payload, context) => exports.runJob(payload, context),
+  };
+  /** What the server's worker runs jobs with (tests start a runner from it with shorter intervals). */
+  const jobRunner: JobRunnerOptions = {
+    queue: jobQueue,
+    handlers: jobHandlers,
+    clock,
+    pollMs: config.jobPollMs,
+    concurrency: config.jobConcurrency,
+  };
+
   const periodicTasks: PeriodicTask[] = [
     { name: 'purge-expired-idempotency-keys', intervalMs: 10 * 60_000, run: () => idempotency.purgeExpired() },
+    { name: 'purge-expired-exports', intervalMs: 60 * 60_000, run: () => exports.purgeExpired() },
+    { name: 'purge-finished-jobs', intervalMs: 60 * 60_000, run: () => jobQueue.purgeFinished() },
   ];
 
-  return { ...ports, apiKeys, platforms, organizations, locations, registers, idempotency, periodicTasks };
+  return {
+    ...ports,
+    apiKeys,
+    platforms,
+    organizations,
+    locations,
+    registers,
+    journal,
+    fiscalUnits,
+    operations,
+    receipts,
+    idempotency,
+    jobQueue,
+    exports,
+    jobRunner,
+    periodicTasks,
+  };
 }
 
 export type Container = ReturnType<typeof createContainer>;

@@ -73,7 +73,7 @@ export async function runServer(config: Config): Promise<RunningServer> {
 
   const app = await buildApp(container);
   await app.listen({ host: config.host, port: config.port });
-  const worker = startWorker(container.periodicTasks, logger);
+  const worker = startWorker(container.periodicTasks, logger, container.jobRunner);
   logger.info(
     {
       environment: config.environment,

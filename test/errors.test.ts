@@ -172,6 +172,7 @@ describeDb('errors', () => {
             headers: response.headers,
             text: response.body,
             body: JSON.parse(response.body) as unknown,
+            raw: response.rawPayload,
           },
           503,
           'service_unavailable',

@@ -238,7 +238,7 @@ describeDb('registers', () => {
   });
   afterAll(() => t.close());
 
-  it('creates a register with defaults: serial number = id, currency from the jurisdiction, no fiscal unit', async () => {
+  it('creates a register with defaults: serial number = id (DE: "-" for "_"), currency from the jurisdiction, no fiscal unit', async () => {
     const register = await createRegister(api, location.id, { metadata: { till: '1' } });
     expect(register).toEqual({
       id: expect.stringMatching(ID('reg')) as unknown,
@@ -247,7 +247,8 @@ describeDb('registers', () => {
       organization_id: org.id,
       label: 'Kasse 1',
       jurisdiction: 'DE',
-      serial_number: register.id,
+      // A TSE client id is an ASN.1 PrintableString: no "_".
+      serial_number: register.id.replace('reg_', 'reg-'),
       currency: 'EUR',
       state: 'active',
       active_fiscal_unit: null,
@@ -267,6 +268,7 @@ describeDb('registers', () => {
   ])('keeps %s registers in %s and refuses another currency', async (jurisdiction, currency) => {
     const register = await createRegister(api, location.id, { jurisdiction, label: `Till ${jurisdiction}` });
     expect(register.currency).toBe(currency);
+    expect(register.serial_number).toBe(register.id);
     expectError(
       await api.post(`/v1/locations/${location.id}/registers`, { label: 'x', jurisdiction, currency: 'USD' }),
       422,
@@ -290,6 +292,17 @@ describeDb('registers', () => {
         'serial_number',
       );
     }
+    // DE: the TSE client id must be a PrintableString of at most 30 characters.
+    for (const serial_number of ['under_score', 'x'.repeat(31), 'Kasse#1']) {
+      expectError(
+        await api.post(`/v1/locations/${location.id}/registers`, { label: 'x', jurisdiction: 'DE', serial_number }),
+        422,
+        'validation_error',
+        'serial_number',
+      );
+    }
+    const austrian = await createRegister(api, location.id, { jurisdiction: 'AT', serial_number: 'under_score' });
+    expect(austrian.serial_number).toBe('under_score');
   });
 
   it('keeps serial numbers unique per organization, also under concurrency', async () => {

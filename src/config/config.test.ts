@@ -32,6 +32,10 @@ describe(loadConfig.name, () => {
         rateLimitPerSecond: 1000,
         databasePoolSize: 10,
         shutdownGraceMs: 10_000,
+        signingTimeoutMs: 3000,
+        exportRetentionDays: 90,
+        jobPollMs: 250,
+        jobConcurrency: 2,
       });
     });
 
@@ -78,6 +82,10 @@ describe(loadConfig.name, () => {
         rateLimitPerSecond: 0,
         databasePoolSize: 25,
         shutdownGraceMs: 0,
+        signingTimeoutMs: 3000,
+        exportRetentionDays: 90,
+        jobPollMs: 250,
+        jobConcurrency: 2,
       });
     });
 

@@ -26,6 +26,14 @@ export interface Config {
   readonly rateLimitPerSecond: number;
   readonly databasePoolSize: number;
   readonly shutdownGraceMs: number;
+  /** A signing call that takes longer fails with 503 `fiscal_unit_unavailable`, so a stalled unit never hangs a till. */
+  readonly signingTimeoutMs: number;
+  /** Days a completed export's file is kept before it is deleted. */
+  readonly exportRetentionDays: number;
+  /** How often an idle job runner looks for due jobs. */
+  readonly jobPollMs: number;
+  /** Jobs one server process runs at the same time. */
+  readonly jobConcurrency: number;
 }
 
 /** One entry per documented variable: the README's configuration table is checked against this list in a test. */
@@ -42,6 +50,10 @@ export const CONFIG_VARIABLES = [
   'OPENFISKAL_RATE_LIMIT',
   'OPENFISKAL_DB_POOL_SIZE',
   'OPENFISKAL_SHUTDOWN_GRACE_MS',
+  'OPENFISKAL_SIGNING_TIMEOUT_MS',
+  'OPENFISKAL_EXPORT_RETENTION_DAYS',
+  'OPENFISKAL_JOB_POLL_MS',
+  'OPENFISKAL_JOB_CONCURRENCY',
 ] as const;
 
 export class ConfigError extends Error {
@@ -103,6 +115,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     rateLimitPerSecond: integer('OPENFISKAL_RATE_LIMIT', 1000, 0, 1_000_000),
     databasePoolSize: integer('OPENFISKAL_DB_POOL_SIZE', 10, 1, 1000),
     shutdownGraceMs: integer('OPENFISKAL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    signingTimeoutMs: integer('OPENFISKAL_SIGNING_TIMEOUT_MS', 3000, 50, 120_000),
+    exportRetentionDays: integer('OPENFISKAL_EXPORT_RETENTION_DAYS', 90, 1, 36_500),
+    jobPollMs: integer('OPENFISKAL_JOB_POLL_MS', 250, 10, 60_000),
+    jobConcurrency: integer('OPENFISKAL_JOB_CONCURRENCY', 2, 1, 16),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

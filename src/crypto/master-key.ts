@@ -16,6 +16,8 @@ export interface DerivedKeys {
   readonly apiKeyPepper: Buffer;
   /** AES-256-GCM key for stored idempotent responses (they can contain freshly issued API keys). */
   readonly responseEncryptionKey: Buffer;
+  /** AES-256-GCM key for the private keys of software signing devices. */
+  readonly signingKeyEncryptionKey: Buffer;
 }
 
 export class SecretsFileError extends Error {}
@@ -69,5 +71,6 @@ export function deriveKeys(masterKey: Buffer): DerivedKeys {
   return {
     apiKeyPepper: derive('api-key-pepper/v1'),
     responseEncryptionKey: derive('idempotent-response/v1'),
+    signingKeyEncryptionKey: derive('signing-device-key/v1'),
   };
 }

@@ -19,6 +19,12 @@ import type { DB } from './schema.js';
 /** What services may use: run a function as one atomic unit of work. */
 export interface UnitOfWork {
   transaction<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` after the current outermost transaction has rolled back (never if it commits). For bookkeeping
+   * that must survive a failed unit of work, e.g. recording that a signing device failed. Outside a transaction
+   * it throws.
+   */
+  afterRollback(task: () => Promise<void>): void;
 }
 
 export interface Database extends UnitOfWork {
@@ -49,9 +55,14 @@ export function createDatabase(location: DatabaseLocation, options: DatabaseOpti
   return new KyselyDatabase(new Kysely<DB>({ dialect: createPostgresDialect(pool) }), postgresCapabilities);
 }
 
+interface AmbientTransaction {
+  readonly trx: Transaction<DB>;
+  readonly afterRollback: Array<() => Promise<void>>;
+}
+
 class KyselyDatabase implements Database {
   readonly #root: Kysely<DB>;
-  readonly #current = new AsyncLocalStorage<Transaction<DB>>();
+  readonly #current = new AsyncLocalStorage<AmbientTransaction>();
 
   constructor(
     root: Kysely<DB>,
@@ -61,7 +72,7 @@ class KyselyDatabase implements Database {
   }
 
   executor(): Kysely<DB> {
-    return this.#current.getStore() ?? this.#root;
+    return this.#current.getStore()?.trx ?? this.#root;
   }
 
   inTransaction(): boolean {
@@ -70,7 +81,22 @@ class KyselyDatabase implements Database {
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.#current.getStore() !== undefined) return work();
-    return this.#root.transaction().execute((trx) => this.#current.run(trx, work));
+    const afterRollback: Array<() => Promise<void>> = [];
+    try {
+      return await this.#root.transaction().execute((trx) => this.#current.run({ trx, afterRollback }, work));
+    } catch (error) {
+      for (const task of afterRollback) {
+        // Best effort: the unit of work already failed; its own error is what the caller must see.
+        await task().catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  afterRollback(task: () => Promise<void>): void {
+    const current = this.#current.getStore();
+    if (current === undefined) throw new Error('afterRollback needs a running transaction');
+    current.afterRollback.push(task);
   }
 
   async ping(): Promise<void> {

@@ -84,6 +84,10 @@ export interface RegistersTable {
   created_at: string;
   updated_at: string;
   archived_at: string | null;
+  /** Last assigned operation `sequence_number` (gapless per register). Incrementing it locks the register row. */
+  last_sequence_number: Int64;
+  /** Number of journal entries; the next entry's `seq` is this plus one. */
+  journal_length: Int64;
 }
 
 export interface IdempotencyKeysTable {
@@ -102,6 +106,179 @@ export interface IdempotencyKeysTable {
   expires_at: string;
 }
 
+export type FiscalUnitState = 'provisioning' | 'active' | 'error' | 'decommissioned';
+export type SimulatedFailure = 'none' | 'fail' | 'stall';
+
+export interface FiscalUnitsTable {
+  id: string;
+  platform_id: string;
+  organization_id: string;
+  register_id: string;
+  jurisdiction: string;
+  provider: string;
+  state: FiscalUnitState;
+  /** 1 when the provider is a certified device for the jurisdiction, else 0. */
+  certified: Int64;
+  /** JSON: the regime's public registration data (DE: tse_serial, client_id, public_key, certificate, …). */
+  fiscal_registration: string;
+  reason: string | null;
+  replaces: string | null;
+  replaced_by: string | null;
+  /** Test-mode failure switch (api.md §2). */
+  simulated_failure: SimulatedFailure;
+  /** Why the unit is in `error`, or null. */
+  last_error: string | null;
+  provisioned_at: string | null;
+  decommissioned_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A software signing device's secret state: key pair and counters. One row per fiscal unit. */
+export interface SigningDevicesTable {
+  fiscal_unit_id: string;
+  /** AES-256-GCM sealed PKCS#8 DER (base64), bound to the fiscal unit id. */
+  private_key: string;
+  /** Base64 of the uncompressed EC point. */
+  public_key: string;
+  /** Base64 DER of the device certificate. */
+  certificate: string;
+  /** Every signed log message increments it (TR-03151 signatureCounter). */
+  signature_counter: Int64;
+  /** One per transaction (TR-03151 transactionNumber). */
+  transaction_counter: Int64;
+  created_at: string;
+}
+
+/** Every TR-03151 log message a TSE signed, stored exactly as signed. */
+export interface TseLogMessagesTable {
+  fiscal_unit_id: string;
+  signature_counter: Int64;
+  register_id: string;
+  /** `transaction` or `system`. */
+  log_type: string;
+  /** StartTransaction / UpdateTransaction / FinishTransaction, or the system operation (Initialize, …). */
+  operation_type: string;
+  transaction_number: Int64 | null;
+  client_id: string | null;
+  /** Unix seconds (the TSE's logTime). */
+  log_time: Int64;
+  /** The TR-03151 file name the TAR export uses. */
+  file_name: string;
+  /** Base64 of the DER log message. */
+  message: string;
+  operation_id: string | null;
+  created_at: string;
+}
+
+export type OperationType = 'sale' | 'refund' | 'exchange' | 'void' | 'cash_movement' | 'training';
+
+export interface OperationsTable {
+  id: string;
+  platform_id: string;
+  organization_id: string;
+  location_id: string;
+  register_id: string;
+  type: OperationType;
+  state: 'open' | 'completed' | 'cancelled';
+  fiscal_state: 'pending' | 'succeeded' | 'failed';
+  sequence_number: Int64;
+  external_id: string | null;
+  /** JSON `{id, display_name}` or null. */
+  cashier: string | null;
+  /** JSON: the type's `data` object as answered. */
+  data: string;
+  /** JSON: the regime's fiscal block, or null. */
+  fiscal: string | null;
+  fiscal_unit_id: string | null;
+  original_operation_id: string | null;
+  voided_by: string | null;
+  reason: string | null;
+  metadata: string;
+  started_at: string;
+  completed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Hash-chained, append-only event log per register (api.md §8); the database refuses UPDATE and DELETE. */
+export interface JournalEntriesTable {
+  register_id: string;
+  /** 1, 2, 3, … per register, gapless. */
+  seq: Int64;
+  /** e.g. `operation.completed`, `fiscal_unit.provisioned`. */
+  type: string;
+  /** The id of what the entry is about (`op_…`, `fu_…`, `cdo_…`, `cls_…`). */
+  subject_id: string;
+  /** Canonical JSON of the event. */
+  payload: string;
+  /** Hex SHA-256 of `payload`. */
+  payload_hash: string;
+  /** Hex; the previous entry's `entry_hash`, or 64 zeros for the first. */
+  prev_hash: string;
+  /** Hex SHA-256(prev_hash ‖ seq ‖ payload_hash). */
+  entry_hash: string;
+  created_at: string;
+}
+
+export type JobState = 'queued' | 'running' | 'completed' | 'failed';
+
+/** Background jobs (jobs/job-queue.ts): rows, so they survive restarts and are enqueued atomically with their cause. */
+export interface JobsTable {
+  id: string;
+  kind: string;
+  /** JSON. */
+  payload: string;
+  state: JobState;
+  /** Attempts started so far (a claim counts one). */
+  attempts: Int64;
+  max_attempts: Int64;
+  /** Not before this instant (the retry backoff moves it). */
+  run_at: string;
+  /** Changes with every claim; a worker whose lease was taken over can no longer complete the job. */
+  lease_token: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export type ExportState = 'queued' | 'running' | 'completed' | 'failed';
+
+/** Export files of a register's data over a period (api.md §7), produced by a job. */
+export interface ExportsTable {
+  id: string;
+  platform_id: string;
+  organization_id: string;
+  register_id: string;
+  type: string;
+  state: ExportState;
+  period_from: string;
+  period_to: string;
+  progress_done: Int64;
+  progress_total: Int64;
+  /** The file as downloaded: set when completed. */
+  file_name: string | null;
+  file_content_type: string | null;
+  file_size: Int64 | null;
+  /** Hex SHA-256 of the file. */
+  file_sha256: string | null;
+  /** The file store's name for the file (unique per attempt, so a stale attempt never overwrites it). */
+  file_key: string | null;
+  /** When the file was deleted after `expires_at`. */
+  file_deleted_at: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  job_id: string | null;
+  /** The closing the export was made for, if any. */
+  closing_id: string | null;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
 export interface DB {
   platforms: PlatformsTable;
   system_events: SystemEventsTable;
@@ -110,4 +287,11 @@ export interface DB {
   locations: LocationsTable;
   registers: RegistersTable;
   idempotency_keys: IdempotencyKeysTable;
+  fiscal_units: FiscalUnitsTable;
+  signing_devices: SigningDevicesTable;
+  tse_log_messages: TseLogMessagesTable;
+  operations: OperationsTable;
+  journal_entries: JournalEntriesTable;
+  jobs: JobsTable;
+  exports: ExportsTable;
 }

@@ -76,6 +76,11 @@ export const ERROR_CATALOGUE = {
     'The register already has an active fiscal unit.',
     'Provisioning a second fiscal unit; use replace.',
   ),
+  fiscal_unit_decommissioned: define(
+    409,
+    'The fiscal unit is decommissioned.',
+    'Recovering, decommissioning or switching the failure simulation of a decommissioned fiscal unit.',
+  ),
   open_operations_exist: define(
     409,
     'The register has open operations.',
@@ -83,6 +88,16 @@ export const ERROR_CATALOGUE = {
   ),
   closing_in_progress: define(409, 'A closing of this register is pending.', 'A second closing while one is pending.'),
   already_voided: define(409, 'The operation is already voided.', 'A second void of the same operation.'),
+  export_not_ready: define(
+    409,
+    'The export has no file to download yet.',
+    'Downloading an export that is still queued or running, or that failed.',
+  ),
+  export_expired: define(
+    410,
+    "The export's file has expired and was deleted; create a new export.",
+    'Downloading an export after its `expires_at`.',
+  ),
   idempotency_key_conflict: define(
     409,
     'This Idempotency-Key was used with a different request.',
@@ -126,7 +141,11 @@ export const ERROR_CATALOGUE = {
     '`occurred_at` is more than 5 minutes ahead of the server clock.',
     'A device clock far ahead of the server.',
   ),
-  reason_required: define(422, 'A reason is required here.', 'NO/SE drawer openings without an operation, voids.'),
+  reason_required: define(
+    422,
+    'A reason is required here.',
+    'A void without a reason; NO/SE drawer openings without an operation.',
+  ),
   empty_operation: define(422, 'The operation has no line items.', 'Completing a sale without lines.'),
   provider_not_certified: define(
     422,

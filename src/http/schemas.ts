@@ -39,12 +39,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'The key is valid but outside its scope',
   404: "Unknown id, or another tenant's id",
   409: 'State conflict or idempotency conflict',
+  410: 'The file has expired and was deleted',
   413: 'Body larger than 1 MiB',
   415: 'Body is not application/json',
   422: 'Well-formed but not acceptable',
   429: 'Per-key rate limit exceeded; see Retry-After',
   500: 'Internal error',
-  503: 'Database unavailable; the request had no effect',
+  502: 'The fiscal unit refused to sign; the request had no effect',
+  503: 'Database or fiscal unit unavailable; the request had no effect',
 };
 
 const ErrorRef = Type.Unsafe<Static<typeof ErrorBody>>({ $ref: 'Error#' });

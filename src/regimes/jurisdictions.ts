@@ -20,3 +20,19 @@ const CURRENCIES: Readonly<Record<Jurisdiction, string>> = {
 export function jurisdictionCurrency(jurisdiction: Jurisdiction): string {
   return CURRENCIES[jurisdiction];
 }
+
+/**
+ * DE: the serial number is the TSE client id, an ASN.1 PrintableString of at most 30 characters (TR-03151), which
+ * has no `_`; so there the default serial number is the register id with `-` for `_`. Returns null when `serial`
+ * is acceptable for the jurisdiction, else why not.
+ */
+export function serialNumberProblem(jurisdiction: Jurisdiction, serial: string): string | null {
+  if (jurisdiction !== 'DE') return null;
+  return /^[A-Za-z0-9 '()+,\-./:=?]{1,30}$/.test(serial)
+    ? null
+    : "must be at most 30 characters of A–Z, a–z, 0–9, space and ' ( ) + , - . / : = ? (it is the TSE client id)";
+}
+
+export function defaultSerialNumber(jurisdiction: Jurisdiction, registerId: string): string {
+  return jurisdiction === 'DE' ? registerId.replace('_', '-') : registerId;
+}

@@ -12,6 +12,15 @@ export const ID_PREFIXES = {
   register: 'reg',
   fiscalUnit: 'fu',
   operation: 'op',
+  lineItem: 'li',
+  lineDiscount: 'ldsc',
+  cartDiscount: 'cdsc',
+  payment: 'pay',
+  receipt: 'rcpt',
+  closing: 'cls',
+  cashDrawerOpening: 'cdo',
+  export: 'exp',
+  job: 'job',
   apiKey: 'key',
 } as const;
 

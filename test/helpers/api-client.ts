@@ -8,6 +8,8 @@ export interface ApiResponse<T> {
   readonly text: string;
   /** The parsed JSON body (undefined if it is not JSON). */
   readonly body: T;
+  /** The body's bytes (PDFs, archives). */
+  readonly raw: Buffer;
 }
 
 export interface RequestOptions {
@@ -70,6 +72,12 @@ export class ApiClient {
     } catch {
       parsed = undefined;
     }
-    return { status: response.statusCode, headers: response.headers, text: response.body, body: parsed as T };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      text: response.body,
+      body: parsed as T,
+      raw: response.rawPayload,
+    };
   }
 }

@@ -25,6 +25,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. to restart on the same data); default a fresh scratch database. */
   readonly scratch?: ScratchDatabase;
   readonly masterKey?: Buffer;
+  /** OPENFISKAL_SIGNING_TIMEOUT_MS (default 3000). */
+  readonly signingTimeoutMs?: number;
 }
 
 export interface TestApp {
@@ -47,6 +49,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATABASE_URL: scratch.url,
     OPENFISKAL_RATE_LIMIT: String(options.rateLimitPerSecond ?? 0),
     LOG_LEVEL: options.logStream === undefined ? 'silent' : 'info',
+    OPENFISKAL_SIGNING_TIMEOUT_MS: String(options.signingTimeoutMs ?? 3000),
   });
   const database = createDatabase(config.database, { poolSize: 20 });
   await migrateToLatest(database);

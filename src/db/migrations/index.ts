@@ -1,7 +1,13 @@
 /** The ordered list of migrations. Explicit, not a directory scan, so compiled output and tests are deterministic. */
 import type { Migration } from 'kysely';
 import * as foundation from './0001-foundation.js';
+import * as fiscalCore from './0002-fiscal-core.js';
+import * as journal from './0003-journal.js';
+import * as jobsExports from './0004-jobs-exports.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
+  '0002-fiscal-core': fiscalCore,
+  '0003-journal': journal,
+  '0004-jobs-exports': jobsExports,
 };

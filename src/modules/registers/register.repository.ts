@@ -1,16 +1,17 @@
 import type { Database } from '../../db/database.js';
 import { applyPage } from '../../db/pagination.js';
+import type { Insertable, Selectable } from 'kysely';
 import type { RegistersTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
 
-export type RegisterRow = RegistersTable;
+export type RegisterRow = Selectable<RegistersTable>;
 export type RegisterChanges = Partial<
   Pick<RegisterRow, 'label' | 'serial_number' | 'metadata' | 'state' | 'archived_at' | 'updated_at'>
 >;
 
 export function createRegisterRepository(db: Pick<Database, 'executor'>) {
   return {
-    async insert(row: RegisterRow): Promise<void> {
+    async insert(row: Insertable<RegistersTable>): Promise<void> {
       await db.executor().insertInto('registers').values(row).execute();
     },
 
@@ -43,6 +44,45 @@ export function createRegisterRepository(db: Pick<Database, 'executor'>) {
         .where('organization_id', '=', organizationId)
         .where('location_id', '=', locationId);
       return applyPage(query, 'registers', page).execute();
+    },
+
+    async setActiveFiscalUnit(id: string, fiscalUnitId: string | null, at: string): Promise<void> {
+      await db
+        .executor()
+        .updateTable('registers')
+        .set((eb) => ({
+          active_fiscal_unit_id: fiscalUnitId,
+          // The first provisioning fixes the serial number for good.
+          fiscalized_at: eb.fn.coalesce('fiscalized_at', eb.val(at)),
+          updated_at: at,
+        }))
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * Locks the register row until commit (a no-op write): every fiscal event takes this lock first, so the locks
+     * of the register, its signing device and its journal are always taken in the same order.
+     */
+    async lock(id: string): Promise<void> {
+      await db
+        .executor()
+        .updateTable('registers')
+        .set((eb) => ({ last_sequence_number: eb.ref('last_sequence_number') }))
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /** Takes the register's next operation sequence number; the UPDATE holds the register row until commit. */
+    async nextSequenceNumber(id: string): Promise<bigint> {
+      const row = await db
+        .executor()
+        .updateTable('registers')
+        .set((eb) => ({ last_sequence_number: eb('last_sequence_number', '+', 1n) }))
+        .where('id', '=', id)
+        .returning('last_sequence_number')
+        .executeTakeFirstOrThrow();
+      return row.last_sequence_number;
     },
 
     async update(id: string, changes: RegisterChanges): Promise<void> {

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { JURISDICTIONS } from '../../regimes/jurisdictions.js';
 import { Metadata, MetadataPatch, Nullable, Timestamp } from '../../http/schemas.js';
+import { FiscalUnit } from '../fiscal-units/fiscal-unit.schemas.js';
 
 const Label = Type.String({ minLength: 1, maxLength: 100, examples: ['Kasse 1'] });
 
@@ -58,7 +59,9 @@ export const Register = Type.Object(
     serial_number: Type.String(),
     currency: Type.String(),
     state: Type.Enum(['active', 'archived'], { type: 'string' }),
-    active_fiscal_unit: Type.Null({ description: 'The active fiscal unit, expanded; null until one is provisioned.' }),
+    active_fiscal_unit: Type.Union([FiscalUnit, Type.Null()], {
+      description: 'The active (or failing) fiscal unit, expanded; null before provisioning and after decommissioning.',
+    }),
     metadata: Metadata,
     created_at: Timestamp,
     updated_at: Timestamp,

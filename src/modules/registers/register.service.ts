@@ -6,7 +6,12 @@
 import type { UnitOfWork } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { AppError, notFound } from '../../errors/app-error.js';
-import { jurisdictionCurrency, type Jurisdiction } from '../../regimes/jurisdictions.js';
+import {
+  defaultSerialNumber,
+  jurisdictionCurrency,
+  serialNumberProblem,
+  type Jurisdiction,
+} from '../../regimes/jurisdictions.js';
 import type { Clock } from '../../shared/clock.js';
 import { isId, newId } from '../../shared/ids.js';
 import { mergeMetadata } from '../../shared/metadata.js';
@@ -16,6 +21,7 @@ import { toUtcString } from '../../shared/time.js';
 import type { ApiKeyService } from '../api-keys/api-key.service.js';
 import type { LocationService } from '../locations/location.service.js';
 import type { RegisterChanges, RegisterRepository, RegisterRow } from './register.repository.js';
+import type { FiscalUnit } from '../fiscal-units/fiscal-unit.schemas.js';
 import type { CreateRegisterBody, Register, UpdateRegisterBody } from './register.schemas.js';
 
 export interface RegisterServiceDeps {
@@ -24,9 +30,13 @@ export interface RegisterServiceDeps {
   readonly clock: Clock;
   readonly locations: Pick<LocationService, 'findRow'>;
   readonly apiKeys: Pick<ApiKeyService, 'revokeRegisterKeys'>;
+  /** Expands `active_fiscal_unit`. */
+  readonly fiscalUnits: { findPresented(id: string): Promise<FiscalUnit | null> };
+  /** Archiving decommissions the active fiscal unit first (set once the fiscal unit service exists). */
+  readonly decommissionActiveUnit: (register: RegisterRow, reason: string) => Promise<void>;
 }
 
-function present(row: RegisterRow): Register {
+function present(row: RegisterRow, activeFiscalUnit: FiscalUnit | null): Register {
   return {
     id: row.id,
     object: 'register',
@@ -37,7 +47,7 @@ function present(row: RegisterRow): Register {
     serial_number: row.serial_number,
     currency: row.currency,
     state: row.state,
-    active_fiscal_unit: null,
+    active_fiscal_unit: activeFiscalUnit,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -45,10 +55,22 @@ function present(row: RegisterRow): Register {
   };
 }
 
+function assertSerialNumber(jurisdiction: Jurisdiction, serialNumber: string): void {
+  const problem = serialNumberProblem(jurisdiction, serialNumber);
+  if (problem !== null) {
+    throw new AppError('validation_error', { message: `serial_number ${problem}.`, param: 'serial_number' });
+  }
+}
+
 const serialNumberTaken = () => new AppError('serial_number_taken', { param: 'serial_number' });
 
 export function createRegisterService(deps: RegisterServiceDeps) {
-  const { repository, unitOfWork, clock, locations, apiKeys } = deps;
+  const { repository, unitOfWork, clock, locations, apiKeys, fiscalUnits } = deps;
+
+  async function presentRow(row: RegisterRow): Promise<Register> {
+    const unit = row.active_fiscal_unit_id === null ? null : await fiscalUnits.findPresented(row.active_fiscal_unit_id);
+    return present(row, unit);
+  }
 
   async function findRow(tenant: Tenant, id: string): Promise<RegisterRow> {
     // A register key sees only its own register.
@@ -80,7 +102,8 @@ export function createRegisterService(deps: RegisterServiceDeps) {
       return unitOfWork.transaction(async () => {
         const location = await locations.findRow(tenant, locationId);
         const id = newId('reg');
-        const serialNumber = input.serial_number ?? id;
+        const serialNumber = input.serial_number ?? defaultSerialNumber(input.jurisdiction, id);
+        assertSerialNumber(input.jurisdiction, serialNumber);
         if (await repository.serialNumberInUse(tenant.organizationId, serialNumber, null)) throw serialNumberTaken();
         const now = toUtcString(clock.now());
         const row: RegisterRow = {
@@ -99,21 +122,42 @@ export function createRegisterService(deps: RegisterServiceDeps) {
           created_at: now,
           updated_at: now,
           archived_at: null,
+          last_sequence_number: 0n,
+          journal_length: 0n,
         };
         await guardSerialNumber(() => repository.insert(row));
-        return present(row);
+        return present({ ...row, last_sequence_number: 0n, journal_length: 0n }, null);
       });
     },
 
     async listByLocation(tenant: Tenant, locationId: string, query: ListQuery): Promise<Page<Register>> {
       const request = toPageRequest(query);
       const location = await locations.findRow(tenant, locationId);
-      return toPage(await repository.listByLocation(tenant.organizationId, location.id, request), request, present);
+      const page = toPage(
+        await repository.listByLocation(tenant.organizationId, location.id, request),
+        request,
+        (r) => r,
+      );
+      return { ...page, data: await Promise.all(page.data.map(presentRow)) };
     },
 
     async get(tenant: Tenant, id: string): Promise<Register> {
-      return present(await findRow(tenant, id));
+      return presentRow(await findRow(tenant, id));
     },
+
+    /** The register row, visible to the tenant (register keys see only their own), else 404. */
+    findRow,
+
+    setActiveFiscalUnit: (registerId: string, fiscalUnitId: string | null, at: string) =>
+      repository.setActiveFiscalUnit(registerId, fiscalUnitId, at),
+
+    /** Inside a transaction: holds the register's row lock until commit (orders fiscal events per register). */
+    lock: (registerId: string) => repository.lock(registerId),
+
+    /** Inside a transaction: the next gapless sequence number; serialises the register's fiscal events. */
+    nextSequenceNumber: (registerId: string) => repository.nextSequenceNumber(registerId),
+
+    presentRow,
 
     async update(tenant: Tenant, id: string, patch: UpdateRegisterBody): Promise<Register> {
       return unitOfWork.transaction(async () => {
@@ -123,6 +167,7 @@ export function createRegisterService(deps: RegisterServiceDeps) {
         if (patch.label !== undefined) changes.label = patch.label;
         if (patch.serial_number !== undefined && patch.serial_number !== row.serial_number) {
           if (row.fiscalized_at !== null) throw new AppError('serial_number_immutable', { param: 'serial_number' });
+          assertSerialNumber(row.jurisdiction as Jurisdiction, patch.serial_number);
           if (await repository.serialNumberInUse(tenant.organizationId, patch.serial_number, row.id)) {
             throw serialNumberTaken();
           }
@@ -133,10 +178,10 @@ export function createRegisterService(deps: RegisterServiceDeps) {
             mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, patch.metadata),
           );
         }
-        if (Object.keys(changes).length === 0) return present(row);
+        if (Object.keys(changes).length === 0) return presentRow(row);
         changes.updated_at = toUtcString(clock.now());
         await guardSerialNumber(() => repository.update(row.id, changes));
-        return present({ ...row, ...changes });
+        return presentRow({ ...row, ...changes });
       });
     },
 
@@ -147,11 +192,12 @@ export function createRegisterService(deps: RegisterServiceDeps) {
         if (row.state === 'archived') {
           throw new AppError('register_archived', { message: 'The register is already archived.' });
         }
+        await deps.decommissionActiveUnit(row, 'Register archived');
         const now = toUtcString(clock.now());
         const changes: RegisterChanges = { state: 'archived', archived_at: now, updated_at: now };
         await repository.update(row.id, changes);
         await apiKeys.revokeRegisterKeys(row.id);
-        return present({ ...row, ...changes });
+        return present({ ...row, ...changes, active_fiscal_unit_id: null }, null);
       });
     },
   };

@@ -1,0 +1,1197 @@
+/**
+ * Benchmark of the fiscal hot path of the compiled server (`node dist/src/main.js`), on SQLite and on PostgreSQL:
+ * 16 German registers, each with an active software TSE and its own register key, and 4 keep-alive connections per
+ * register (64 in all). Every connection repeatedly starts a 2-line sale (`POST /v1/registers/{id}/sales`, both
+ * lines at 19 %) and completes it in cash (`POST /v1/sales/{id}/complete`, one inbound cash payment of
+ * `data.totals.total_gross`). A sale counts when its complete answered 200 within the measured window.
+ *
+ * Each sale needs the id its start answered, so the load is a small closed loop of our own rather than autocannon's
+ * static requests: one `node:http` Agent with `keepAlive` and `maxSockets: 1` per connection, so each connection is
+ * one socket doing start → complete → start … one request at a time, like a till. The ceiling is `GET /healthz`
+ * on 64 connections, measured twice: with autocannon (the server's own ceiling, as bench/register-read.bench.ts
+ * measures it; autocannon's client is several times cheaper than `node:http`, so this is the honest server figure)
+ * and with the sales client itself (what this client can reach on this machine). Both ratios
+ * `(2 × sales/s) / healthz req/s` are reported; the first is the headline one.
+ *
+ * After the load the run is checked against the database and the API: the completed sales stored equal the count
+ * the client saw, no sale is left open, operation sequence numbers are 1..N without gaps per register (and equal the
+ * register's `last_sequence_number`), journal seqs and TSE signature counters are gapless, and
+ * `GET /v1/registers/{id}/journal/verify` answers `valid: true` for every register.
+ *
+ * Run with `npm run bench` (builds first). Environment:
+ * - BENCH_SECONDS: seconds of the measured sales run (default: BENCH_DURATION, else 10), after a 2 s warm-up;
+ * - BENCH_HEALTHZ_SECONDS: seconds of each /healthz run (default 3), after a 1 s warm-up;
+ * - BENCH_REGISTERS (default 16) and BENCH_CONNECTIONS_PER_REGISTER (default 4);
+ * - BENCH_DB_POOL_SIZE: passed to the server as OPENFISKAL_DB_POOL_SIZE (default: the server's own default);
+ * - BENCH_DATABASE_URL: PostgreSQL base URL (default postgres://postgres@127.0.0.1:5432/test); the bench works in a
+ *   fresh schema (via `search_path`) that it drops afterwards.
+ *
+ * The summary is printed and written to bench/results/sales.json.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import {
+  ROOT,
+  SERVER_ENTRY,
+  httpCall,
+  killAllChildren,
+  startServer,
+  stopServer,
+  type ServerProcess,
+} from '../test/helpers/process.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const GERMAN_IDENTITY = { tax_number: '21/815/08150', vat_id: 'DE143454214' };
+
+function positiveInteger(names: readonly string[], fallback: number): number {
+  for (const name of names) {
+    const raw = process.env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      process.stderr.write(`${name}=${JSON.stringify(raw)} must be a positive whole number\n`);
+      process.exit(2);
+    }
+    return value;
+  }
+  return fallback;
+}
+
+const SALES_S = positiveInteger(['BENCH_SECONDS', 'BENCH_DURATION'], 10);
+const HEALTHZ_S = positiveInteger(['BENCH_HEALTHZ_SECONDS'], 3);
+const REGISTERS = positiveInteger(['BENCH_REGISTERS'], 16);
+const PER_REGISTER = positiveInteger(['BENCH_CONNECTIONS_PER_REGISTER'], 4);
+const CONNECTIONS = REGISTERS * PER_REGISTER;
+/** OPENFISKAL_DB_POOL_SIZE for the server (PostgreSQL connections), or null for its default. */
+const POOL_SIZE = process.env.BENCH_DB_POOL_SIZE === undefined ? null : positiveInteger(['BENCH_DB_POOL_SIZE'], 10);
+const WARMUP_S = 2;
+const HEALTHZ_WARMUP_S = 1;
+const POSTGRES_BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_POSTGRES_URL;
+
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const SETUP_TOKEN_LINE = /^Setup token: (ofk_setup_test_\S+)$/;
+/** Hard limit for the whole run, so the bench never hangs: the load of both engines plus generous slack. */
+const GLOBAL_TIMEOUT_MS =
+  (2 * (WARMUP_S + SALES_S + 2 * (HEALTHZ_WARMUP_S + HEALTHZ_S)) + 2 * (REQUEST_TIMEOUT_MS / 1000) + 240) * 1000;
+
+/** Two lines at 19 %: 2 × 0,45 € and 1 × 2,50 € (3,40 € gross). */
+const START_BODY = JSON.stringify({
+  line_items: [
+    { description: 'Brötchen', quantity: 2, unit_price_gross: 45, tax: { rate: '0.19', category: 'standard' } },
+    { description: 'Kaffee', quantity: 1, unit_price_gross: 250, tax: { rate: '0.19', category: 'standard' } },
+  ],
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cleanups (temporary directories, PostgreSQL schemas) run on any way out; the helpers track every spawned server
+// and kill it when this process exits.
+
+const cleanups: (() => Promise<void>)[] = [];
+
+async function runCleanups(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup().catch((error: unknown) => process.stderr.write(`cleanup failed: ${describe(error)}\n`));
+  }
+}
+
+async function abort(reason: string, code: number): Promise<never> {
+  process.stderr.write(`\n${reason}\n`);
+  killAllChildren();
+  await Promise.race([runCleanups(), sleep(5_000)]);
+  process.exit(code);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => void abort(`bench interrupted by ${signal}`, 130));
+}
+setTimeout(
+  () => void abort(`bench aborted: still running after ${GLOBAL_TIMEOUT_MS / 1000} s`, 1),
+  GLOBAL_TIMEOUT_MS,
+).unref();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function round(value: number, digits = 1): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Rejects with `message` if `promise` has not settled within `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Sends one setup request (its own connection) and returns the parsed body, failing unless the status is `expected`. */
+async function call(
+  port: number,
+  method: 'GET' | 'POST',
+  path: string,
+  expected: number,
+  options: { json?: unknown; headers?: Record<string, string> } = {},
+): Promise<Record<string, unknown>> {
+  const response = await httpCall(port, method, path, { ...options, timeoutMs: 30_000 });
+  if (response.status !== expected) {
+    throw new Error(
+      `${method} ${path} answered ${response.status} (expected ${expected}): ${response.text.slice(0, 400)}`,
+    );
+  }
+  if (!isRecord(response.body)) throw new Error(`${method} ${path} did not answer a JSON object`);
+  return response.body;
+}
+
+function stringField(body: Record<string, unknown>, field: string, what: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value === '') throw new Error(`${what} has no ${field}: ${JSON.stringify(body)}`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU accounting (Linux /proc; null elsewhere): the server process, and the whole machine.
+
+const CLOCK_TICKS_PER_S = 100;
+
+interface CpuMark {
+  readonly at: number;
+  readonly serverTicks: number | null;
+  /** The server's main thread (the event loop): ns waiting on a run queue for a CPU. */
+  readonly serverRunqueueNs: number | null;
+  readonly machine: { busy: number; total: number } | null;
+  /** utime + stime of every process named `postgres` (this bench's backends, and anyone else's). */
+  readonly postgresTicks: number | null;
+  readonly self: NodeJS.CpuUsage;
+}
+
+function processTicks(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** /proc/<pid>/schedstat of the main thread: ns on a CPU, ns runnable but waiting for one, time slices. */
+function runqueueNs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const waiting = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/)[1]);
+    return Number.isFinite(waiting) ? waiting : null;
+  } catch {
+    return null;
+  }
+}
+
+function postgresTicks(): number | null {
+  try {
+    let ticks = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return ticks;
+  } catch {
+    return null;
+  }
+}
+
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const values = first.trim().split(/\s+/).slice(1).map(Number);
+    const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (values[3] ?? 0) + (values[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+function cpuMark(server: ServerProcess): CpuMark {
+  return {
+    at: performance.now(),
+    serverTicks: processTicks(server.child.pid),
+    serverRunqueueNs: runqueueNs(server.child.pid),
+    machine: machineTicks(),
+    postgresTicks: postgresTicks(),
+    self: process.cpuUsage(),
+  };
+}
+
+interface CpuUse {
+  /** Percent of one core used by the server process. */
+  readonly serverPercentOfCore: number | null;
+  /**
+   * Percent of the time the server's event loop was ready to run but waited for a CPU (other processes had them):
+   * high values mean the figures measure this machine's contention, not the server.
+   */
+  readonly serverRunqueueWaitPercent: number | null;
+  /** Percent of one core used by this bench process (the load client). */
+  readonly clientPercentOfCore: number | null;
+  /** Percent of one core used by all `postgres` processes on this machine (ended backends are not counted). */
+  readonly postgresPercentOfCore: number | null;
+  /** Percent of all cores busy (server, client, PostgreSQL, anything else). */
+  readonly machineBusyPercent: number | null;
+}
+
+function cpuUse(from: CpuMark, to: CpuMark): CpuUse {
+  const seconds = (to.at - from.at) / 1000;
+  const self = process.cpuUsage(from.self);
+  return {
+    serverPercentOfCore:
+      from.serverTicks === null || to.serverTicks === null
+        ? null
+        : round(((to.serverTicks - from.serverTicks) / CLOCK_TICKS_PER_S / seconds) * 100, 0),
+    serverRunqueueWaitPercent:
+      from.serverRunqueueNs === null || to.serverRunqueueNs === null
+        ? null
+        : round(((to.serverRunqueueNs - from.serverRunqueueNs) / 1e9 / seconds) * 100, 0),
+    clientPercentOfCore: round(((self.user + self.system) / 1e6 / seconds) * 100, 0),
+    postgresPercentOfCore:
+      from.postgresTicks === null || to.postgresTicks === null
+        ? null
+        : round(((to.postgresTicks - from.postgresTicks) / CLOCK_TICKS_PER_S / seconds) * 100, 0),
+    machineBusyPercent:
+      from.machine === null || to.machine === null || to.machine.total === from.machine.total
+        ? null
+        : round(((to.machine.busy - from.machine.busy) / (to.machine.total - from.machine.total)) * 100, 0),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The load client: one keep-alive socket per connection, one request at a time on it.
+
+interface Reply {
+  readonly status: number;
+  readonly text: string;
+}
+
+class Connection {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly seen = new WeakSet<Socket>();
+  /** Sockets this connection opened (1 while keep-alive holds). */
+  socketsOpened = 0;
+
+  constructor(
+    private readonly port: number,
+    private readonly headers: Readonly<Record<string, string>>,
+  ) {}
+
+  send(method: 'GET' | 'POST', path: string, body?: string): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...this.headers };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(body));
+      }
+      const req = httpRequest(
+        { host: '127.0.0.1', port: this.port, method, path, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.once('socket', (socket) => {
+        if (!this.seen.has(socket)) {
+          this.seen.add(socket);
+          this.socketsOpened += 1;
+        }
+      });
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`timed out after ${REQUEST_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Latencies in ms. */
+class Samples {
+  private readonly values: number[] = [];
+
+  add(ms: number): void {
+    this.values.push(ms);
+  }
+
+  merge(...others: Samples[]): Samples {
+    const merged = new Samples();
+    for (const samples of [this, ...others]) merged.values.push(...samples.values);
+    return merged;
+  }
+
+  summary(): LatencySummary {
+    const sorted = Float64Array.from(this.values).sort();
+    const n = sorted.length;
+    const at = (q: number) => (n === 0 ? 0 : round(sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))] ?? 0, 2));
+    const sum = sorted.reduce((a, b) => a + b, 0);
+    return { count: n, p50: at(0.5), p99: at(0.99), max: at(1), average: n === 0 ? 0 : round(sum / n, 2) };
+  }
+}
+
+interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly average: number;
+}
+
+/** What one phase of load saw. */
+class Tally {
+  readonly start = new Samples();
+  readonly complete = new Samples();
+  readonly requests = new Samples();
+  /** Responses (any status) that arrived within the window. */
+  responsesInWindow = 0;
+  /** Sales whose complete answered 200 within the window, and after it (the drain of in-flight sales). */
+  completedInWindow = 0;
+  completedAfterWindow = 0;
+  /** Sales whose start answered 201 but whose complete did not answer 200 (left open or failed). */
+  startedNotCompleted = 0;
+  /** Completed sales per register id (within and after the window). */
+  readonly completedByRegister = new Map<string, number>();
+  /** Non-2xx answers by "<request> <status> <code>", with one message each. */
+  readonly non2xx = new Map<string, { count: number; example: string }>();
+  /** Transport errors (socket, timeout) by "<request> <message>". */
+  readonly errors = new Map<string, number>();
+
+  constructor(readonly windowEnd: number) {}
+
+  response(samples: Samples, sentAt: number): number {
+    const now = performance.now();
+    samples.add(now - sentAt);
+    this.requests.add(now - sentAt);
+    if (now <= this.windowEnd) this.responsesInWindow += 1;
+    return now;
+  }
+
+  failed(what: string, reply: Reply): void {
+    let code = '';
+    let example = reply.text.slice(0, 300);
+    try {
+      const parsed: unknown = JSON.parse(reply.text);
+      if (isRecord(parsed)) {
+        code = typeof parsed.code === 'string' ? parsed.code : '';
+        example = typeof parsed.message === 'string' ? parsed.message : example;
+      }
+    } catch {
+      // not JSON: keep the text
+    }
+    const key = `${what} ${reply.status} ${code}`.trim();
+    const entry = this.non2xx.get(key);
+    if (entry === undefined) this.non2xx.set(key, { count: 1, example });
+    else entry.count += 1;
+  }
+
+  error(what: string, error: unknown): void {
+    const key = `${what}: ${describe(error)}`;
+    this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
+  }
+
+  get non2xxCount(): number {
+    return [...this.non2xx.values()].reduce((a, b) => a + b.count, 0);
+  }
+
+  get errorCount(): number {
+    return [...this.errors.values()].reduce((a, b) => a + b, 0);
+  }
+}
+
+/** The id and total_gross of a started sale. */
+function startedSale(text: string): { id: string; total: number } {
+  const body: unknown = JSON.parse(text);
+  if (isRecord(body) && typeof body.id === 'string' && isRecord(body.data) && isRecord(body.data.totals)) {
+    const total = body.data.totals.total_gross;
+    if (typeof total === 'number') return { id: body.id, total };
+  }
+  throw new Error(`the start of a sale answered no id or data.totals.total_gross: ${text.slice(0, 300)}`);
+}
+
+/** One till: start → complete, again and again, until the window ends (a sale started in time is completed). */
+async function saleLoop(connection: Connection, registerId: string, tally: Tally): Promise<void> {
+  while (performance.now() < tally.windowEnd) {
+    let sentAt = performance.now();
+    let started: Reply;
+    try {
+      started = await connection.send('POST', `/v1/registers/${registerId}/sales`, START_BODY);
+    } catch (error) {
+      tally.error('start', error);
+      await sleep(20);
+      continue;
+    }
+    tally.response(tally.start, sentAt);
+    if (started.status !== 201) {
+      tally.failed('start', started);
+      continue;
+    }
+    const sale = startedSale(started.text);
+    const payment = JSON.stringify({ payments: [{ method: 'cash', direction: 'inbound', amount: sale.total }] });
+    sentAt = performance.now();
+    let completed: Reply;
+    try {
+      completed = await connection.send('POST', `/v1/sales/${sale.id}/complete`, payment);
+    } catch (error) {
+      tally.startedNotCompleted += 1;
+      tally.error('complete', error);
+      await sleep(20);
+      continue;
+    }
+    const at = tally.response(tally.complete, sentAt);
+    if (completed.status !== 200) {
+      tally.startedNotCompleted += 1;
+      tally.failed('complete', completed);
+      continue;
+    }
+    if (at <= tally.windowEnd) tally.completedInWindow += 1;
+    else tally.completedAfterWindow += 1;
+    tally.completedByRegister.set(registerId, (tally.completedByRegister.get(registerId) ?? 0) + 1);
+  }
+}
+
+/** GET /healthz again and again until the window ends. */
+async function healthzLoop(connection: Connection, tally: Tally): Promise<void> {
+  while (performance.now() < tally.windowEnd) {
+    const sentAt = performance.now();
+    try {
+      const reply = await connection.send('GET', '/healthz');
+      tally.response(tally.start, sentAt);
+      if (reply.status !== 200) tally.failed('healthz', reply);
+    } catch (error) {
+      tally.error('healthz', error);
+      await sleep(20);
+    }
+  }
+}
+
+interface Till {
+  readonly registerId: string;
+  readonly key: string;
+}
+
+interface SalesLoad {
+  readonly seconds: number;
+  readonly salesPerSecond: number;
+  readonly requestsPerSecond: number;
+  readonly completedInWindow: number;
+  readonly completedAfterWindow: number;
+  readonly start: LatencySummary;
+  readonly complete: LatencySummary;
+  readonly overall: LatencySummary;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly non2xxByKind: Record<string, { count: number; example: string }>;
+  readonly errorsByKind: Record<string, number>;
+  readonly startedNotCompleted: number;
+  readonly socketsOpened: number;
+  readonly cpu: CpuUse;
+}
+
+function summarizeSales(tally: Tally, seconds: number, socketsOpened: number, cpu: CpuUse): SalesLoad {
+  return {
+    seconds,
+    salesPerSecond: round(tally.completedInWindow / seconds),
+    requestsPerSecond: round(tally.responsesInWindow / seconds),
+    completedInWindow: tally.completedInWindow,
+    completedAfterWindow: tally.completedAfterWindow,
+    start: tally.start.summary(),
+    complete: tally.complete.summary(),
+    overall: tally.requests.summary(),
+    non2xx: tally.non2xxCount,
+    errors: tally.errorCount,
+    non2xxByKind: Object.fromEntries(tally.non2xx),
+    errorsByKind: Object.fromEntries(tally.errors),
+    startedNotCompleted: tally.startedNotCompleted,
+    socketsOpened,
+    cpu,
+  };
+}
+
+/** Warm-up then the measured window, on the same 64 keep-alive sockets. */
+async function salesLoad(
+  server: ServerProcess,
+  tills: readonly Till[],
+): Promise<{ warmup: Tally; measured: Tally; load: SalesLoad }> {
+  const connections = tills.flatMap((till) =>
+    Array.from({ length: PER_REGISTER }, () => ({
+      till,
+      connection: new Connection(server.port, { authorization: `Bearer ${till.key}` }),
+    })),
+  );
+  try {
+    const warmup = new Tally(performance.now() + WARMUP_S * 1000);
+    await Promise.all(connections.map(({ till, connection }) => saleLoop(connection, till.registerId, warmup)));
+    const from = cpuMark(server);
+    const measured = new Tally(performance.now() + SALES_S * 1000);
+    await Promise.all(connections.map(({ till, connection }) => saleLoop(connection, till.registerId, measured)));
+    const to = cpuMark(server);
+    const sockets = connections.reduce((sum, { connection }) => sum + connection.socketsOpened, 0);
+    return { warmup, measured, load: summarizeSales(measured, SALES_S, sockets, cpuUse(from, to)) };
+  } finally {
+    for (const { connection } of connections) connection.close();
+  }
+}
+
+interface HealthzLoad {
+  readonly requestsPerSecond: number;
+  readonly latency: LatencySummary;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly cpu: CpuUse;
+}
+
+/** /healthz with the sales client (64 keep-alive sockets). */
+async function healthzLoad(server: ServerProcess): Promise<HealthzLoad> {
+  const connections = Array.from({ length: CONNECTIONS }, () => new Connection(server.port, {}));
+  try {
+    const warmup = new Tally(performance.now() + HEALTHZ_WARMUP_S * 1000);
+    await Promise.all(connections.map((connection) => healthzLoop(connection, warmup)));
+    const from = cpuMark(server);
+    const measured = new Tally(performance.now() + HEALTHZ_S * 1000);
+    await Promise.all(connections.map((connection) => healthzLoop(connection, measured)));
+    const to = cpuMark(server);
+    return {
+      requestsPerSecond: round(measured.responsesInWindow / HEALTHZ_S, 0),
+      latency: measured.start.summary(),
+      non2xx: measured.non2xxCount,
+      errors: measured.errorCount,
+      cpu: cpuUse(from, to),
+    };
+  } finally {
+    for (const connection of connections) connection.close();
+  }
+}
+
+function runAutocannon(options: autocannon.Options, seconds: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const guard = setTimeout(
+      () => {
+        instance.stop();
+        reject(new Error(`autocannon did not finish within ${seconds + 15} s`));
+      },
+      (seconds + 15) * 1000,
+    );
+    const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
+      clearTimeout(guard);
+      if (error !== null && error !== undefined) reject(error instanceof Error ? error : new Error(describe(error)));
+      else resolve(result);
+    });
+  });
+}
+
+/** /healthz with autocannon (as bench/register-read.bench.ts measures it), for comparison. */
+async function healthzAutocannon(port: number): Promise<HealthzLoad & { readonly client: 'autocannon' }> {
+  const base: autocannon.Options = {
+    url: `http://127.0.0.1:${port}/healthz`,
+    connections: CONNECTIONS,
+    timeout: REQUEST_TIMEOUT_MS / 1000,
+  };
+  await runAutocannon({ ...base, duration: HEALTHZ_WARMUP_S }, HEALTHZ_WARMUP_S);
+  const result = await runAutocannon({ ...base, duration: HEALTHZ_S }, HEALTHZ_S);
+  return {
+    client: 'autocannon',
+    requestsPerSecond: round(result.requests.average, 0),
+    latency: {
+      count: result.requests.total,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      average: round(result.latency.average, 2),
+    },
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpu: {
+      serverPercentOfCore: null,
+      serverRunqueueWaitPercent: null,
+      clientPercentOfCore: null,
+      postgresPercentOfCore: null,
+      machineBusyPercent: null,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The database
+
+type EngineName = 'sqlite' | 'postgres';
+
+interface PreparedDatabase {
+  /** The server's DATABASE_URL. */
+  readonly url: string;
+  /** Runs a read-only query on the server's database (its own connection). */
+  readonly query: (sql: string) => Promise<Record<string, unknown>[]>;
+}
+
+function withSearchPath(url: string, schema: string): string {
+  const separator = url.includes('?') ? '&' : '?';
+  return `${url}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
+
+/** Prepares the database of one engine; returns the server's DATABASE_URL and a query function, or a reason to skip. */
+async function prepareDatabase(engine: EngineName, dataDir: string): Promise<PreparedDatabase | { skip: string }> {
+  if (engine === 'sqlite') {
+    const path = join(dataDir, 'openfiskal.db');
+    return {
+      url: `sqlite:${path}`,
+      query: (sql) => {
+        const db = new Database(path, { readonly: true, fileMustExist: true });
+        try {
+          return Promise.resolve(db.prepare(sql).all() as Record<string, unknown>[]);
+        } finally {
+          db.close();
+        }
+      },
+    };
+  }
+  const schema = `bs_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_BASE_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await withTimeout(admin.connect(), 5_000, 'connection timed out');
+    await admin.query(`create schema ${schema}`);
+  } catch (error) {
+    const host = URL.canParse(POSTGRES_BASE_URL) ? new URL(POSTGRES_BASE_URL).host : 'BENCH_DATABASE_URL';
+    return { skip: `PostgreSQL at ${host} is unreachable (${describe(error)})` };
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  cleanups.push(async () => {
+    const client = new pg.Client({ connectionString: POSTGRES_BASE_URL, connectionTimeoutMillis: 3_000 });
+    await client.connect();
+    try {
+      await client.query(`drop schema if exists ${schema} cascade`);
+    } finally {
+      await client.end();
+    }
+  });
+  const url = withSearchPath(POSTGRES_BASE_URL, schema);
+  return {
+    url,
+    query: async (sql) => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+      await client.connect();
+      try {
+        return (await client.query<Record<string, unknown>>(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verification
+
+interface Verification {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  /** Completed sales: as the client counted them (warm-up, window, drain) and as stored. */
+  readonly completedSalesClient: number;
+  readonly completedSalesStored: number;
+  readonly openSalesStored: number;
+  readonly operationsStored: number;
+  readonly journalEntries: number;
+  readonly registersJournalValid: number;
+  readonly registers: number;
+}
+
+const num = (value: unknown): number => Number(value ?? 0);
+const str = (value: unknown): string => (typeof value === 'string' ? value : String(value));
+
+async function verify(
+  server: ServerProcess,
+  database: PreparedDatabase,
+  tills: readonly Till[],
+  tallies: readonly Tally[],
+): Promise<Verification> {
+  const problems: string[] = [];
+  const problem = (text: string) => {
+    if (problems.length < 40) problems.push(text);
+  };
+
+  const clientByRegister = new Map<string, number>();
+  for (const tally of tallies) {
+    for (const [registerId, count] of tally.completedByRegister) {
+      clientByRegister.set(registerId, (clientByRegister.get(registerId) ?? 0) + count);
+    }
+  }
+  const clientTotal = [...clientByRegister.values()].reduce((a, b) => a + b, 0);
+  const clientLeftOpen = tallies.reduce((sum, tally) => sum + tally.startedNotCompleted, 0);
+
+  // Operations by register, type, state and fiscal state.
+  const states = await database.query(
+    'select register_id, type, state, fiscal_state, count(*) as n from operations ' +
+      'group by register_id, type, state, fiscal_state',
+  );
+  const storedByRegister = new Map<string, number>();
+  let storedTotal = 0;
+  let openSales = 0;
+  let operations = 0;
+  for (const row of states) {
+    const n = num(row.n);
+    operations += n;
+    const registerId = str(row.register_id);
+    if (row.type === 'sale' && row.state === 'completed') {
+      storedTotal += n;
+      storedByRegister.set(registerId, (storedByRegister.get(registerId) ?? 0) + n);
+      if (row.fiscal_state !== 'succeeded') {
+        problem(`${registerId}: ${n} completed sales with fiscal_state ${str(row.fiscal_state)}`);
+      }
+    } else if (row.type === 'sale' && row.state === 'open') {
+      openSales += n;
+    } else {
+      problem(
+        `${registerId}: ${n} unexpected operations (${str(row.type)}, ${str(row.state)}, ${str(row.fiscal_state)})`,
+      );
+    }
+  }
+  if (storedTotal !== clientTotal) {
+    problem(`completed sales: the client saw ${clientTotal} answers 200, the database holds ${storedTotal}`);
+  }
+  for (const till of tills) {
+    const client = clientByRegister.get(till.registerId) ?? 0;
+    const stored = storedByRegister.get(till.registerId) ?? 0;
+    if (client !== stored) problem(`${till.registerId}: the client completed ${client} sales, stored ${stored}`);
+  }
+  if (openSales !== clientLeftOpen) {
+    problem(`open sales: the database holds ${openSales}, the client left ${clientLeftOpen} without a 200 complete`);
+  }
+
+  // Operation sequence numbers: 1..N per register, equal to last_sequence_number.
+  const sequences = await database.query(
+    'select r.id as register_id, r.last_sequence_number as last, count(o.id) as n, ' +
+      'count(distinct o.sequence_number) as d, min(o.sequence_number) as lo, max(o.sequence_number) as hi ' +
+      'from registers r left join operations o on o.register_id = r.id group by r.id, r.last_sequence_number',
+  );
+  for (const row of sequences) {
+    const [n, d, lo, hi, last] = [num(row.n), num(row.d), num(row.lo), num(row.hi), num(row.last)];
+    if (n > 0 && (d !== n || lo !== 1 || hi !== n)) {
+      problem(
+        `${str(row.register_id)}: sequence numbers not gapless (count ${n}, distinct ${d}, min ${lo}, max ${hi})`,
+      );
+    }
+    if (last !== n) problem(`${str(row.register_id)}: last_sequence_number ${last} but ${n} operations`);
+  }
+  if (sequences.length !== tills.length) problem(`${sequences.length} registers stored, ${tills.length} created`);
+
+  // Journal seqs 1..N per register.
+  const journal = await database.query(
+    'select register_id, count(*) as n, count(distinct seq) as d, min(seq) as lo, max(seq) as hi ' +
+      'from journal_entries group by register_id',
+  );
+  const journalLength = new Map<string, number>();
+  let journalEntries = 0;
+  for (const row of journal) {
+    const [n, d, lo, hi] = [num(row.n), num(row.d), num(row.lo), num(row.hi)];
+    journalEntries += n;
+    journalLength.set(str(row.register_id), n);
+    if (d !== n || lo !== 1 || hi !== n) {
+      problem(`${str(row.register_id)}: journal seq not gapless (count ${n}, distinct ${d}, min ${lo}, max ${hi})`);
+    }
+  }
+
+  // TSE signature counters gapless per fiscal unit.
+  const counters = await database.query(
+    'select fiscal_unit_id, count(*) as n, count(distinct signature_counter) as d, ' +
+      'min(signature_counter) as lo, max(signature_counter) as hi from tse_log_messages group by fiscal_unit_id',
+  );
+  for (const row of counters) {
+    const [n, d, lo, hi] = [num(row.n), num(row.d), num(row.lo), num(row.hi)];
+    if (d !== n || hi - lo + 1 !== n) {
+      problem(`${str(row.fiscal_unit_id)}: TSE signature counters not gapless (count ${n}, min ${lo}, max ${hi})`);
+    }
+  }
+  if (counters.length !== tills.length) {
+    problem(`${counters.length} fiscal units with TSE logs, ${tills.length} expected`);
+  }
+
+  // The API's own verification of every register's journal.
+  let valid = 0;
+  for (const till of tills) {
+    const body = await call(server.port, 'GET', `/v1/registers/${till.registerId}/journal/verify`, 200, {
+      headers: { authorization: `Bearer ${till.key}` },
+    });
+    if (body.valid === true) valid += 1;
+    else problem(`${till.registerId}: journal/verify answered ${JSON.stringify(body)}`);
+    const length = num(body.length);
+    if (length !== (journalLength.get(till.registerId) ?? 0)) {
+      problem(`${till.registerId}: journal/verify length ${length}, ${journalLength.get(till.registerId) ?? 0} stored`);
+    }
+  }
+
+  return {
+    ok: problems.length === 0,
+    problems,
+    completedSalesClient: clientTotal,
+    completedSalesStored: storedTotal,
+    openSalesStored: openSales,
+    operationsStored: operations,
+    journalEntries,
+    registersJournalValid: valid,
+    registers: tills.length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One engine
+
+interface EngineResult {
+  readonly engine: EngineName;
+  readonly status: 'ok';
+  readonly setupMs: number;
+  readonly warmupCompleted: number;
+  readonly sales: SalesLoad;
+  readonly healthz: HealthzLoad;
+  readonly healthzAutocannon: HealthzLoad;
+  /** (2 × sales/s) / healthz req/s: against autocannon's /healthz (the server's ceiling), and the same client's. */
+  readonly ratio: number;
+  readonly ratioSameClient: number;
+  readonly verification: Verification;
+  /** Server log lines at warn or above, and stderr. */
+  readonly serverLog: readonly string[];
+  readonly shutdownMs: number;
+}
+
+interface EngineSkipped {
+  readonly engine: EngineName;
+  readonly status: 'skipped' | 'failed';
+  readonly reason: string;
+  readonly serverLog?: readonly string[];
+}
+
+/** A platform, a German organization with one location, and REGISTERS registers each with a software TSE. */
+async function createTills(port: number, setupToken: string): Promise<Till[]> {
+  const key = stringField(
+    await call(port, 'POST', '/v1/auth/bootstrap', 201, { json: { setup_token: setupToken } }),
+    'api_key',
+    'bootstrap',
+  );
+  const auth = { authorization: `Bearer ${key}` };
+  const organizationId = stringField(
+    await call(port, 'POST', '/v1/organizations', 201, {
+      json: {
+        legal_name: 'Bench Bäckerei GmbH',
+        country: 'DE',
+        fiscal_identity: GERMAN_IDENTITY,
+        address: { line1: 'Hauptstraße 1', city: 'Berlin', postal_code: '10115', country: 'DE' },
+      },
+      headers: auth,
+    }),
+    'id',
+    'organization',
+  );
+  const orgAuth = { ...auth, 'openfiskal-organization': organizationId };
+  const locationId = stringField(
+    await call(port, 'POST', `/v1/organizations/${organizationId}/locations`, 201, {
+      json: { name: 'Bench store' },
+      headers: orgAuth,
+    }),
+    'id',
+    'location',
+  );
+  const tills: Till[] = [];
+  for (let i = 1; i <= REGISTERS; i += 1) {
+    const registerId = stringField(
+      await call(port, 'POST', `/v1/locations/${locationId}/registers`, 201, {
+        json: { label: `Kasse ${i}`, jurisdiction: 'DE' },
+        headers: orgAuth,
+      }),
+      'id',
+      'register',
+    );
+    const provisioned = await call(port, 'POST', `/v1/registers/${registerId}/fiscal-units`, 201, {
+      json: { issue_register_credential: true },
+      headers: orgAuth,
+    });
+    tills.push({ registerId, key: stringField(provisioned, 'register_api_key', 'fiscal unit provisioning') });
+  }
+  return tills;
+}
+
+/** The server's log lines at warn or above (pino levels ≥ 40), and anything on stderr. */
+function serverLog(server: ServerProcess): string[] {
+  const lines = server.stdout.filter((line) => {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      return isRecord(parsed) && typeof parsed.level === 'number' && parsed.level >= 40;
+    } catch {
+      return false;
+    }
+  });
+  return [...lines, ...server.stderr.map((line) => `stderr| ${line}`)];
+}
+
+const ratioOf = (salesPerSecond: number, healthzPerSecond: number): number =>
+  healthzPerSecond === 0 ? 0 : round((2 * salesPerSecond) / healthzPerSecond, 4);
+
+async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSkipped> {
+  const dataDir = mkdtempSync(join(tmpdir(), `openfiskal-bench-sales-${engine}-`));
+  cleanups.push(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    return Promise.resolve();
+  });
+  const database = await prepareDatabase(engine, dataDir);
+  if ('skip' in database) return { engine, status: 'skipped', reason: database.skip };
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    OPENFISKAL_DATA_DIR: dataDir,
+    OPENFISKAL_RATE_LIMIT: '0',
+    LOG_LEVEL: 'warn',
+  };
+  if (POOL_SIZE !== null) env.OPENFISKAL_DB_POOL_SIZE = String(POOL_SIZE);
+  const server = await startServer(env, { timeoutMs: START_TIMEOUT_MS });
+  try {
+    const setupToken = SETUP_TOKEN_LINE.exec(await server.waitForLine(SETUP_TOKEN_LINE, 2_000))?.[1] ?? '';
+    const setupStarted = performance.now();
+    const tills = await createTills(server.port, setupToken);
+    const setupMs = performance.now() - setupStarted;
+    log(`  [${engine}] ${tills.length} registers with a software TSE in ${round(setupMs, 0)} ms`);
+
+    log(`  [${engine}] load: sales, ${CONNECTIONS} connections (${WARMUP_S} s warm-up + ${SALES_S} s) …`);
+    const { warmup, measured, load } = await salesLoad(server, tills);
+    log(`  [${engine}] load: GET /healthz, same client (${HEALTHZ_WARMUP_S} s warm-up + ${HEALTHZ_S} s) …`);
+    const healthz = await healthzLoad(server);
+    log(`  [${engine}] load: GET /healthz, autocannon (${HEALTHZ_WARMUP_S} s warm-up + ${HEALTHZ_S} s) …`);
+    const healthzAc = await healthzAutocannon(server.port);
+
+    log(`  [${engine}] verifying against the database and journal/verify …`);
+    const verification = await verify(server, database, tills, [warmup, measured]);
+
+    const exit = await stopServer(server, { timeoutMs: STOP_TIMEOUT_MS });
+    if (exit.code !== 0) throw new Error(`the server exited with ${exit.code ?? exit.signal ?? '?'} after SIGTERM`);
+    return {
+      engine,
+      status: 'ok',
+      setupMs: round(setupMs, 0),
+      warmupCompleted: warmup.completedInWindow + warmup.completedAfterWindow,
+      sales: load,
+      healthz,
+      healthzAutocannon: healthzAc,
+      ratio: ratioOf(load.salesPerSecond, healthzAc.requestsPerSecond),
+      ratioSameClient: ratioOf(load.salesPerSecond, healthz.requestsPerSecond),
+      verification,
+      serverLog: serverLog(server),
+      shutdownMs: round(exit.ms, 0),
+    };
+  } catch (error) {
+    if (server.exit() === null) server.child.kill('SIGKILL');
+    await server.exited;
+    return { engine, status: 'failed', reason: describe(error), serverLog: serverLog(server) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+const latency = (l: LatencySummary) =>
+  `p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (avg ${l.average} ms, n ${l.count})`;
+const percent = (value: number | null) => (value === null ? '?' : `${value} %`);
+
+function printLog(lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  log(`  server log (warn and above, stderr): ${lines.length} line(s)${lines.length > 20 ? ', first 20:' : ':'}`);
+  for (const line of lines.slice(0, 20)) log(`    ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
+}
+
+function printBlock(result: EngineResult): void {
+  const s = result.sales;
+  const v = result.verification;
+  const lines = [
+    `=== ${result.engine} ===`,
+    `  setup                      ${REGISTERS} registers + software TSEs in ${result.setupMs} ms; warm-up completed ${result.warmupCompleted} sales`,
+    `  completed sales            ${s.salesPerSecond} sales/s (${s.completedInWindow} in ${s.seconds} s, ${s.completedAfterWindow} more in the drain)`,
+    `  requests                   ${s.requestsPerSecond} req/s`,
+    `  start   POST …/sales       ${latency(s.start)}`,
+    `  complete POST …/complete   ${latency(s.complete)}`,
+    `  overall                    ${latency(s.overall)}`,
+    `  non-2xx ${s.non2xx}, errors ${s.errors}, sales left open ${s.startedNotCompleted}, sockets opened ${s.socketsOpened} (of ${CONNECTIONS})`,
+    ...Object.entries(s.non2xxByKind).map(([k, e]) => `    non-2xx ${k}: ${e.count}× — ${e.example}`),
+    ...Object.entries(s.errorsByKind).map(([k, n]) => `    error ${k}: ${n}×`),
+    `  CPU during sales           server ${percent(s.cpu.serverPercentOfCore)} of a core (event loop waited for a CPU ${percent(s.cpu.serverRunqueueWaitPercent)} of the time), client ${percent(s.cpu.clientPercentOfCore)} of a core, postgres processes ${percent(s.cpu.postgresPercentOfCore)} of a core, machine ${percent(s.cpu.machineBusyPercent)} busy`,
+    `  GET /healthz (same client) ${result.healthz.requestsPerSecond} req/s, ${latency(result.healthz.latency)}, non-2xx ${result.healthz.non2xx}, errors ${result.healthz.errors}`,
+    `                             CPU: server ${percent(result.healthz.cpu.serverPercentOfCore)} of a core (run-queue wait ${percent(result.healthz.cpu.serverRunqueueWaitPercent)}), client ${percent(result.healthz.cpu.clientPercentOfCore)}, machine ${percent(result.healthz.cpu.machineBusyPercent)}`,
+    `  GET /healthz (autocannon)  ${result.healthzAutocannon.requestsPerSecond} req/s, p50 ${result.healthzAutocannon.latency.p50} ms, p99 ${result.healthzAutocannon.latency.p99} ms, non-2xx ${result.healthzAutocannon.non2xx}, errors ${result.healthzAutocannon.errors}`,
+    `  ratio (2 × sales/s) / healthz req/s   ${result.ratio} against autocannon's /healthz, ${result.ratioSameClient} against the same client's`,
+    `  verification               ${v.ok ? 'OK' : 'FAILED'}: completed sales client ${v.completedSalesClient} / stored ${v.completedSalesStored}, open ${v.openSalesStored}, ` +
+      `operations ${v.operationsStored}, journal entries ${v.journalEntries}, journal/verify valid ${v.registersJournalValid}/${v.registers}`,
+    ...v.problems.map((p) => `    ! ${p}`),
+    `  graceful shutdown          ${result.shutdownMs} ms`,
+  ];
+  log(lines.join('\n'));
+  printLog(result.serverLog);
+}
+
+function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void {
+  const header = [
+    'engine',
+    'sales/s',
+    'req/s',
+    'start p50',
+    'p99',
+    'compl p50',
+    'p99',
+    'all p50',
+    'p99',
+    'non2xx',
+    'err',
+    'hz ac/s',
+    'ratio',
+    'hz same/s',
+    'ratio same',
+    'srv cpu%',
+    'rq wait%',
+    'box busy%',
+    'verified',
+  ];
+  const rows = results.map((r) =>
+    r.status === 'ok'
+      ? [
+          r.engine,
+          r.sales.salesPerSecond,
+          r.sales.requestsPerSecond,
+          r.sales.start.p50,
+          r.sales.start.p99,
+          r.sales.complete.p50,
+          r.sales.complete.p99,
+          r.sales.overall.p50,
+          r.sales.overall.p99,
+          r.sales.non2xx,
+          r.sales.errors,
+          r.healthzAutocannon.requestsPerSecond,
+          r.ratio,
+          r.healthz.requestsPerSecond,
+          r.ratioSameClient,
+          r.sales.cpu.serverPercentOfCore ?? '?',
+          r.sales.cpu.serverRunqueueWaitPercent ?? '?',
+          r.sales.cpu.machineBusyPercent ?? '?',
+          r.verification.ok ? 'yes' : 'NO',
+        ].map(String)
+      : [r.engine, `${r.status}: ${r.reason.split('\n')[0] ?? ''}`],
+  );
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.filter((row) => row.length > 2).map((row) => (row[i] ?? '').length)),
+  );
+  const format = (row: readonly string[]) =>
+    row.length === header.length ? row.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  ') : row.join('  ');
+  log(`\n=== sales summary (${REGISTERS} registers × ${PER_REGISTER} connections, ${SALES_S} s, latency in ms) ===`);
+  log(`${format(header)}\n${rows.map(format).join('\n')}`);
+}
+
+function writeJson(results: readonly (EngineResult | EngineSkipped)[]): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const gitignore = join(RESULTS_DIR, '.gitignore');
+  if (!existsSync(gitignore)) writeFileSync(gitignore, '*\n!.gitignore\n');
+  const path = join(RESULTS_DIR, 'sales.json');
+  const document = {
+    generated_at: new Date().toISOString(),
+    node: process.version,
+    settings: {
+      sales_s: SALES_S,
+      warmup_s: WARMUP_S,
+      healthz_s: HEALTHZ_S,
+      registers: REGISTERS,
+      connections_per_register: PER_REGISTER,
+      connections: CONNECTIONS,
+      db_pool_size: POOL_SIZE ?? 'server default',
+    },
+    results,
+  };
+  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  if (!existsSync(SERVER_ENTRY)) {
+    process.stderr.write(`${SERVER_ENTRY} does not exist: run npm run build first (npm run bench does)\n`);
+    return 1;
+  }
+  log(
+    `OpenFiskal sales bench: ${REGISTERS} DE registers × ${PER_REGISTER} keep-alive connections, ` +
+      `${WARMUP_S} s warm-up + ${SALES_S} s, node ${process.version}`,
+  );
+  const results: (EngineResult | EngineSkipped)[] = [];
+  for (const engine of ['sqlite', 'postgres'] as const) {
+    try {
+      const result = await benchEngine(engine);
+      results.push(result);
+      if (result.status === 'ok') printBlock(result);
+      else {
+        log(`=== ${engine} ===\n  ${result.status === 'skipped' ? 'skipped' : 'FAILED'}: ${result.reason}`);
+        printLog(result.serverLog ?? []);
+      }
+    } catch (error) {
+      results.push({ engine, status: 'failed', reason: describe(error) });
+      log(`=== ${engine} ===\n  FAILED: ${describe(error)}`);
+    } finally {
+      killAllChildren();
+      await runCleanups();
+    }
+  }
+  printSummary(results);
+  if (results.some((r) => r.status === 'skipped')) {
+    log('note: PostgreSQL was skipped (unreachable), so only SQLite was measured.');
+  }
+  log(`\nwritten to ${writeJson(results)}`);
+  return results.some((r) => r.status === 'failed' || (r.status === 'ok' && !r.verification.ok)) ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) =>
+    void abort(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 1),
+);

@@ -1,0 +1,968 @@
+/**
+ * Operations (api.md §3): sales, refunds, exchanges, voids, cash movements and training, with the register's
+ * fiscal unit signing every fiscal event. Each fiscal event is ONE transaction: the register lock, the sequence
+ * number, the device's counters and signed log, the operation row and the journal entry commit together or not
+ * at all. A device failure rolls everything back; afterwards the failure is recorded (the unit goes to `error`, an
+ * operation being completed gets `fiscal_state: failed`) and the caller gets 502/503 and may retry.
+ * @module
+ */
+import type { UnitOfWork } from '../../db/database.js';
+import type { OperationType } from '../../db/schema.js';
+import { AppError, notFound } from '../../errors/app-error.js';
+import { cashMovementProcess } from '../../regimes/de/process-data.js';
+import {
+  receiptProcess,
+  START_PROCESS,
+  tseFiscalBlock,
+  tseLogFromEvent,
+  type TseFiscalBlock,
+  type TseLogView,
+  type TseRegistrationView,
+} from '../../regimes/de/tse-fiscal-block.js';
+import type { Jurisdiction } from '../../regimes/jurisdictions.js';
+import { isAllowedTaxRate, allowedTaxRates } from '../../regimes/tax-rates.js';
+import type { Clock } from '../../shared/clock.js';
+import { isId, newId } from '../../shared/ids.js';
+import { mergeMetadata } from '../../shared/metadata.js';
+import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
+import type { Tenant } from '../../shared/tenant.js';
+import { toUtcString } from '../../shared/time.js';
+import {
+  deviceFailure,
+  withTimeout,
+  type FiscalUnitService,
+  type JournalAppender,
+} from '../fiscal-units/fiscal-unit.service.js';
+import type { FiscalUnitRow } from '../fiscal-units/fiscal-unit.repository.js';
+import { SigningDeviceError, type TseDevice } from '../fiscal-units/providers/fiscal-provider.js';
+import type { LocationService } from '../locations/location.service.js';
+import type { RegisterRow } from '../registers/register.repository.js';
+import type { RegisterService } from '../registers/register.service.js';
+import type { OperationRepository, OperationRow } from './operation.repository.js';
+import type {
+  CashMovementBody,
+  CompleteBody,
+  CompleteSaleBody,
+  Operation,
+  OperationData,
+  StartExchangeBody,
+  StartRefundBody,
+  StartSaleBody,
+  UpdateExchangeBody,
+  UpdateRefundBody,
+  UpdateSaleBody,
+  VoidBody,
+} from './operation.schemas.js';
+import {
+  computeTotals,
+  priceLineItems,
+  priceRefundLines,
+  PricingError,
+  settlePayments,
+  type CartDiscount,
+  type LineItemInput,
+  type DiscountInput,
+  type Payment,
+  type PaymentInput,
+  type PricedLineItem,
+  type Totals,
+} from './pricing.js';
+
+export interface OperationServiceDeps {
+  readonly repository: OperationRepository;
+  readonly unitOfWork: UnitOfWork;
+  readonly clock: Clock;
+  readonly registers: Pick<RegisterService, 'findRow' | 'lock' | 'nextSequenceNumber'>;
+  readonly locations: Pick<LocationService, 'findRow'>;
+  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'markRecovered'> & {
+    findUnit(id: string): Promise<FiscalUnitRow | undefined>;
+  };
+  readonly journal: JournalAppender;
+  readonly signingTimeoutMs: number;
+}
+
+/** The path family a request came through; `/v1/sales/…` also serves training sales. */
+export type OperationKind = 'sale' | 'refund' | 'exchange' | 'void' | 'cash_movement' | 'any';
+
+const KIND_TYPES: Readonly<Record<OperationKind, readonly OperationType[]>> = {
+  sale: ['sale', 'training'],
+  refund: ['refund'],
+  exchange: ['exchange'],
+  void: ['void'],
+  cash_movement: ['cash_movement'],
+  any: ['sale', 'refund', 'exchange', 'void', 'cash_movement', 'training'],
+};
+
+/** The `data` column: what the API answers as `data`, with the pricing types. */
+interface StoredData {
+  currency: string;
+  line_items?: PricedLineItem[];
+  returned_line_items?: PricedLineItem[];
+  cart_discounts?: CartDiscount[];
+  totals?: Totals;
+  payments?: Payment[];
+  customer?: OperationData['customer'];
+  original_operation_type?: string;
+  direction?: string;
+  kind?: string;
+  amount?: number;
+  reason?: string | null;
+}
+
+interface FiscalUnitContext {
+  readonly unit: FiscalUnitRow;
+  readonly tse: TseDevice;
+  readonly registration: TseRegistrationView;
+}
+
+const EMPTY_TOTALS = computeTotals([], 1);
+
+/** Reads a JSON column this module wrote itself (its shape is known, so no validation). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the stored shape
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+export function presentOperation(row: OperationRow): Operation {
+  return {
+    id: row.id,
+    object: 'operation',
+    type: row.type,
+    state: row.state,
+    fiscal_state: row.fiscal_state,
+    register_id: row.register_id,
+    location_id: row.location_id,
+    organization_id: row.organization_id,
+    external_id: row.external_id,
+    sequence_number: Number(row.sequence_number),
+    cashier: row.cashier === null ? null : parseJson<Operation['cashier']>(row.cashier),
+    data: parseJson<OperationData>(row.data),
+    fiscal: row.fiscal === null ? null : parseJson<Operation['fiscal']>(row.fiscal),
+    references: {
+      original_operation_id: row.original_operation_id,
+      voided_by: row.voided_by,
+      reason: row.reason,
+    },
+    metadata: parseJson<Record<string, string>>(row.metadata),
+    started_at: row.started_at,
+    completed_at: row.completed_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** `YYYY-MM-DD` of `date` in the IANA time zone: the business day tax rates are chosen by. */
+function businessDay(date: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+}
+
+function toAppError(error: unknown): unknown {
+  if (error instanceof PricingError) {
+    return new AppError(error.code, { message: error.message, param: error.param });
+  }
+  return error;
+}
+
+/** Runs pure pricing and turns its refusals into API errors. */
+function priced<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw toAppError(error);
+  }
+}
+
+const newLineId = (prefix: 'li' | 'ldsc' | 'cdsc' | 'pay') => newId(prefix);
+
+/** DSFinV-K document numbers: the year and the register's sequence number. */
+function documentNumber(row: Pick<OperationRow, 'sequence_number'>, at: Date): string {
+  return `${at.getUTCFullYear()}-${String(row.sequence_number).padStart(6, '0')}`;
+}
+
+export function createOperationService(deps: OperationServiceDeps) {
+  const { repository, unitOfWork, clock, registers, journal } = deps;
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Lookups
+  // -------------------------------------------------------------------------------------------------------------
+
+  async function findRow(tenant: Tenant, id: string, kind: OperationKind): Promise<OperationRow> {
+    const row = isId('op', id) ? await repository.find(tenant.organizationId, id) : undefined;
+    if (
+      row === undefined ||
+      !KIND_TYPES[kind].includes(row.type) ||
+      (tenant.registerId !== null && tenant.registerId !== row.register_id)
+    ) {
+      throw notFound('operation', id);
+    }
+    return row;
+  }
+
+  async function usableRegister(tenant: Tenant, registerId: string): Promise<RegisterRow> {
+    const register = await registers.findRow(tenant, registerId);
+    if (register.state === 'archived') throw new AppError('register_archived');
+    return register;
+  }
+
+  async function fiscalUnitOf(register: RegisterRow): Promise<FiscalUnitContext> {
+    const unit =
+      register.active_fiscal_unit_id === null
+        ? undefined
+        : await deps.fiscalUnits.findUnit(register.active_fiscal_unit_id);
+    if (unit === undefined || (unit.state !== 'active' && unit.state !== 'error')) {
+      throw new AppError('no_active_fiscal_unit');
+    }
+    const tse = deps.fiscalUnits.providerOf(unit).tse;
+    if (tse === null) {
+      throw new AppError('no_active_fiscal_unit', {
+        message: `Fiscal events for ${register.jurisdiction} registers are not supported yet.`,
+      });
+    }
+    return { unit, tse, registration: parseJson<TseRegistrationView>(unit.fiscal_registration) };
+  }
+
+  /**
+   * One signing call, bounded by the signing timeout. A unit in `error` that signs again is `active` again; a
+   * failure schedules `onFailure` for after the rollback and surfaces as 502/503.
+   */
+  async function sign(
+    context: FiscalUnitContext,
+    call: () => Promise<TseLogView>,
+    onFailure: (() => Promise<void>) | null = null,
+  ): Promise<TseLogView> {
+    try {
+      const log = await withTimeout(call(), deps.signingTimeoutMs);
+      if (context.unit.state === 'error') await deps.fiscalUnits.markRecovered(context.unit);
+      return log;
+    } catch (error) {
+      if (!(error instanceof SigningDeviceError)) throw error;
+      unitOfWork.afterRollback(async () => {
+        await deps.fiscalUnits.recordFailure(context.unit.id, error.message);
+        if (onFailure !== null) await onFailure();
+      });
+      throw deviceFailure(error, context.unit.jurisdiction);
+    }
+  }
+
+  async function taxDay(register: RegisterRow, tenant: Tenant, at: Date): Promise<string> {
+    const location = await deps.locations.findRow(tenant, register.location_id);
+    return businessDay(at, location.timezone);
+  }
+
+  function assertTaxRates(
+    register: RegisterRow,
+    lines: readonly LineItemInput[] | undefined,
+    day: string,
+    path = 'line_items',
+  ): void {
+    const jurisdiction = register.jurisdiction as Jurisdiction;
+    (lines ?? []).forEach((line, index) => {
+      if (!isAllowedTaxRate(jurisdiction, line.tax.category, line.tax.rate, day)) {
+        const allowed = allowedTaxRates(jurisdiction, line.tax.category, day);
+        throw new AppError('invalid_tax_rate', {
+          message:
+            allowed.length === 0
+              ? `${jurisdiction} has no ${line.tax.category} rate on ${day}.`
+              : `${line.tax.rate} is not a ${line.tax.category} rate in ${jurisdiction} on ${day}; allowed: ${allowed.join(', ')}.`,
+          param: `${path}[${index}].tax.rate`,
+        });
+      }
+    });
+  }
+
+  async function journalOperation(type: string, row: OperationRow): Promise<void> {
+    await journal.append({
+      registerId: row.register_id,
+      type,
+      subjectId: row.id,
+      payload: { operation: presentOperation(row) },
+      at: row.updated_at,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Pricing of each type's data
+  // -------------------------------------------------------------------------------------------------------------
+
+  function saleData(
+    currency: string,
+    lines: readonly LineItemInput[],
+    cartDiscounts: readonly DiscountInput[],
+    customer: StoredData['customer'],
+    payments: StoredData['payments'] = [],
+  ): StoredData {
+    const { lineItems, cartDiscounts: discounts } = priced(() => priceLineItems(lines, cartDiscounts, newLineId));
+    return {
+      currency,
+      line_items: lineItems,
+      cart_discounts: discounts,
+      totals: priced(() => computeTotals([{ lines: lineItems, sign: 1 }], 1)),
+      payments,
+      customer: customer ?? null,
+    };
+  }
+
+  /** Quantity of each original line already given back by other refunds/exchanges (not cancelled). */
+  async function returnedQuantities(originalId: string, exceptId: string | null): Promise<Map<string, number>> {
+    const returned = new Map<string, number>();
+    for (const row of await repository.listReturnsOf(originalId)) {
+      if (row.id === exceptId) continue;
+      const data = parseJson<StoredData>(row.data);
+      for (const line of [...(data.line_items ?? []), ...(data.returned_line_items ?? [])]) {
+        if (row.type === 'exchange' && !(data.returned_line_items ?? []).includes(line)) continue;
+        if (line.original_line_item_id === undefined) continue;
+        returned.set(line.original_line_item_id, (returned.get(line.original_line_item_id) ?? 0) + line.quantity);
+      }
+    }
+    return returned;
+  }
+
+  /** Lines of the original given back, at what was paid for them; refuses more than is left. */
+  async function returnLines(
+    original: OperationRow,
+    requested: ReadonlyArray<{ line_item_id: string; quantity: number }> | undefined,
+    exceptId: string | null,
+    path: string,
+  ): Promise<PricedLineItem[]> {
+    const originalLines = parseJson<StoredData>(original.data).line_items ?? [];
+    const returned = await returnedQuantities(original.id, exceptId);
+    const left = (line: PricedLineItem) => Math.round((line.quantity - (returned.get(line.id) ?? 0)) * 1000) / 1000;
+    const items =
+      requested === undefined
+        ? originalLines.filter((line) => left(line) > 0).map((line) => ({ original: line, quantity: left(line) }))
+        : requested.map((request, index) => {
+            const line = originalLines.find((candidate) => candidate.id === request.line_item_id);
+            if (line === undefined) {
+              throw new AppError('validation_error', {
+                message: `${request.line_item_id} is not a line of ${original.id}.`,
+                param: `${path}[${index}].line_item_id`,
+              });
+            }
+            const alreadyRequested = requested
+              .slice(0, index)
+              .filter((other) => other.line_item_id === request.line_item_id)
+              .reduce((sum, other) => sum + other.quantity, 0);
+            if (request.quantity > left(line) - alreadyRequested + 1e-9) {
+              throw new AppError('refund_exceeds_original', {
+                message: `Only ${Math.max(0, left(line) - alreadyRequested)} of ${line.id} are left to refund.`,
+                param: `${path}[${index}].quantity`,
+              });
+            }
+            return { original: line, quantity: request.quantity };
+          });
+    if (items.length === 0) {
+      throw new AppError('refund_exceeds_original', {
+        message: `Everything of ${original.id} has been refunded already.`,
+        param: path,
+      });
+    }
+    return priced(() =>
+      priceRefundLines(
+        items.map((item) => ({
+          original: item.original,
+          quantity: item.quantity,
+          alreadyRefundedQuantity: returned.get(item.original.id) ?? 0,
+        })),
+        newLineId,
+      ),
+    );
+  }
+
+  /** The original of a refund, exchange or void: a completed operation of the organization, not voided. */
+  async function originalFor(tenant: Tenant, id: string, allowed: readonly OperationType[]): Promise<OperationRow> {
+    const row = isId('op', id) ? await repository.find(tenant.organizationId, id) : undefined;
+    if (row === undefined) throw notFound('operation', id);
+    const locked = (await repository.findForUpdate(row.id)) ?? row;
+    if (!allowed.includes(locked.type)) {
+      throw new AppError('validation_error', {
+        message: `A ${locked.type} cannot be the original here; expected ${allowed.join(' or ')}.`,
+        param: 'original_operation_id',
+      });
+    }
+    if (locked.state !== 'completed') {
+      throw new AppError('operation_not_completed', { param: 'original_operation_id' });
+    }
+    if (locked.voided_by !== null) {
+      throw new AppError('already_voided', {
+        message: `${locked.id} was voided by ${locked.voided_by}.`,
+        param: 'original_operation_id',
+      });
+    }
+    return locked;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Fiscal events
+  // -------------------------------------------------------------------------------------------------------------
+
+  interface NewOperation {
+    readonly type: OperationType;
+    readonly register: RegisterRow;
+    readonly data: StoredData;
+    readonly externalId: string | undefined;
+    readonly cashier: StoredData['customer'] | { id: string; display_name: string } | undefined;
+    readonly metadata: Record<string, string> | undefined;
+    readonly originalId: string | null;
+    readonly reason: string | null;
+  }
+
+  function newRow(tenant: Tenant, input: NewOperation, id: string, sequence: bigint, now: string): OperationRow {
+    return {
+      id,
+      platform_id: tenant.platformId,
+      organization_id: tenant.organizationId,
+      location_id: input.register.location_id,
+      register_id: input.register.id,
+      type: input.type,
+      state: 'open',
+      fiscal_state: 'pending',
+      sequence_number: sequence,
+      external_id: input.externalId ?? null,
+      cashier: input.cashier === undefined || input.cashier === null ? null : JSON.stringify(input.cashier),
+      data: JSON.stringify(input.data),
+      fiscal: null,
+      fiscal_unit_id: null,
+      original_operation_id: input.originalId,
+      voided_by: null,
+      reason: input.reason,
+      metadata: JSON.stringify(input.metadata ?? {}),
+      started_at: now,
+      completed_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+  }
+
+  /** Opens an operation: sequence number, signed TSE start, row, journal entry. */
+  async function open(tenant: Tenant, input: NewOperation): Promise<OperationRow> {
+    await registers.lock(input.register.id);
+    const context = await fiscalUnitOf(input.register);
+    const sequence = await registers.nextSequenceNumber(input.register.id);
+    const id = newId('op');
+    const start = await sign(context, () =>
+      context.tse.startTransaction(context.unit, {
+        clientId: context.registration.client_id,
+        ...START_PROCESS,
+        subjectId: id,
+      }),
+    );
+    const row = newRow(tenant, input, id, sequence, toUtcString(clock.now()));
+    row.fiscal_unit_id = context.unit.id;
+    row.fiscal = JSON.stringify(
+      tseFiscalBlock({
+        fiscalUnitId: context.unit.id,
+        certified: context.unit.certified === 1n,
+        registration: context.registration,
+        documentNumber: null,
+        documentType: null,
+        start,
+        finish: null,
+      }),
+    );
+    await repository.insert(row);
+    await journalOperation('operation.started', row);
+    return row;
+  }
+
+  /** Finishes the open TSE transaction of `row` with the given process, and stores the result. */
+  async function finish(
+    row: OperationRow,
+    context: FiscalUnitContext,
+    process: { processType: string; processData: string; documentType: string },
+    changes: { state: 'completed' | 'cancelled'; data?: StoredData; reason?: string | null },
+    journalType: string,
+  ): Promise<OperationRow> {
+    const block = parseJson<TseFiscalBlock>(row.fiscal ?? 'null');
+    if (block.start_event === null) throw new Error(`operation ${row.id} has no signed start`);
+    const start = tseLogFromEvent(block.start_event, block.transaction_number);
+    const markFailed = async () => {
+      await unitOfWork.transaction(() =>
+        repository.update(row.id, { fiscal_state: 'failed', updated_at: toUtcString(clock.now()) }),
+      );
+    };
+    const end = await sign(
+      context,
+      () =>
+        context.tse.finishTransaction(context.unit, start.transactionNumber, {
+          clientId: context.registration.client_id,
+          processType: process.processType,
+          processData: process.processData,
+          subjectId: row.id,
+        }),
+      markFailed,
+    );
+    const now = clock.now();
+    const updated: OperationRow = {
+      ...row,
+      state: changes.state,
+      fiscal_state: 'succeeded',
+      data: changes.data === undefined ? row.data : JSON.stringify(changes.data),
+      reason: changes.reason === undefined ? row.reason : changes.reason,
+      fiscal: JSON.stringify(
+        tseFiscalBlock({
+          fiscalUnitId: context.unit.id,
+          certified: context.unit.certified === 1n,
+          registration: context.registration,
+          documentNumber: documentNumber(row, now),
+          documentType: process.documentType,
+          start,
+          finish: end,
+        }),
+      ),
+      completed_at: changes.state === 'completed' ? toUtcString(now) : null,
+      updated_at: toUtcString(now),
+    };
+    await repository.update(row.id, {
+      state: updated.state,
+      fiscal_state: updated.fiscal_state,
+      data: updated.data,
+      reason: updated.reason,
+      fiscal: updated.fiscal,
+      completed_at: updated.completed_at,
+      updated_at: updated.updated_at,
+    });
+    await journalOperation(journalType, updated);
+    return updated;
+  }
+
+  /** Locks the register and re-reads the operation; refuses anything but `open`. */
+  async function openRowForChange(tenant: Tenant, id: string, kind: OperationKind) {
+    const found = await findRow(tenant, id, kind);
+    await registers.lock(found.register_id);
+    const row = (await repository.findForUpdate(found.id)) ?? found;
+    if (row.state !== 'open') {
+      throw new AppError('operation_not_open', { message: `The operation is ${row.state}.` });
+    }
+    const register = await registers.findRow(tenant, row.register_id);
+    return { row, register };
+  }
+
+  function vorgangstyp(type: OperationType) {
+    return type === 'training' ? 'AVTraining' : 'Beleg';
+  }
+
+  function assertNotEmpty(data: StoredData): void {
+    if ((data.line_items ?? []).length === 0 && (data.returned_line_items ?? []).length === 0) {
+      throw new AppError('empty_operation', { param: 'line_items' });
+    }
+  }
+
+  /** Completion of sales, training, refunds and exchanges: payments settle the total, the TSE signs the receipt. */
+  async function complete(
+    tenant: Tenant,
+    id: string,
+    kind: 'sale' | 'refund' | 'exchange',
+    body: CompleteBody & { line_items?: CompleteSaleBody['line_items'] },
+  ): Promise<Operation> {
+    return unitOfWork.transaction(async () => {
+      const { row, register } = await openRowForChange(tenant, id, kind);
+      let data = parseJson<StoredData>(row.data);
+      if (body.line_items !== undefined) {
+        assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+        data = saleData(
+          data.currency,
+          body.line_items,
+          (data.cart_discounts ?? []).map(discountInput),
+          data.customer ?? null,
+        );
+      }
+      assertNotEmpty(data);
+      const totals = data.totals ?? EMPTY_TOTALS;
+      const expected = row.type === 'refund' ? -totals.total_gross : totals.total_gross;
+      const payments = priced(() =>
+        settlePayments(body.payments as PaymentInput[], expected, data.currency, newLineId),
+      );
+      const settled: StoredData = { ...data, payments };
+      const context = await fiscalUnitOf(register);
+      const sign = row.type === 'refund' ? -1 : 1;
+      const process = receiptProcess(vorgangstyp(row.type), totals.tax_breakdown, payments, sign);
+      const updated = await finish(
+        row,
+        context,
+        { ...process, documentType: vorgangstyp(row.type) },
+        { state: 'completed', data: settled },
+        'operation.completed',
+      );
+      return presentOperation(updated);
+    });
+  }
+
+  async function cancel(tenant: Tenant, id: string, kind: 'sale' | 'refund' | 'exchange', reason: string) {
+    return unitOfWork.transaction(async () => {
+      const { row, register } = await openRowForChange(tenant, id, kind);
+      const data = parseJson<StoredData>(row.data);
+      const context = await fiscalUnitOf(register);
+      // DE: the open TSE transaction is closed as an aborted receipt, so the TSE's record stays complete.
+      const process = receiptProcess('AVBelegabbruch', (data.totals ?? EMPTY_TOTALS).tax_breakdown, [], 1);
+      const updated = await finish(
+        row,
+        context,
+        { ...process, documentType: 'AVBelegabbruch' },
+        { state: 'cancelled', reason },
+        'operation.cancelled',
+      );
+      return presentOperation(updated);
+    });
+  }
+
+  /** Opens and immediately finishes a TSE transaction: voids and cash movements. */
+  async function singleEvent(
+    tenant: Tenant,
+    input: NewOperation,
+    process: (row: OperationRow) => { processType: string; processData: string; documentType: string },
+    journalType: string,
+    afterInsert: (row: OperationRow) => Promise<void> = () => Promise.resolve(),
+  ): Promise<Operation> {
+    const opened = await open(tenant, input);
+    await afterInsert(opened);
+    const context = await fiscalUnitOf(input.register);
+    const updated = await finish(opened, context, process(opened), { state: 'completed' }, journalType);
+    return presentOperation(updated);
+  }
+
+  async function update(
+    tenant: Tenant,
+    id: string,
+    kind: 'sale' | 'refund' | 'exchange',
+    body: { metadata?: Record<string, string | null> | undefined },
+    reprice: (row: OperationRow, register: RegisterRow, data: StoredData) => Promise<StoredData>,
+  ): Promise<Operation> {
+    return unitOfWork.transaction(async () => {
+      const { row, register } = await openRowForChange(tenant, id, kind);
+      const data = await reprice(row, register, parseJson<StoredData>(row.data));
+      const metadata =
+        body.metadata === undefined
+          ? row.metadata
+          : JSON.stringify(mergeMetadata(parseJson<Record<string, string>>(row.metadata), body.metadata));
+      const updated: OperationRow = {
+        ...row,
+        data: JSON.stringify(data),
+        metadata,
+        updated_at: toUtcString(clock.now()),
+      };
+      await repository.update(row.id, { data: updated.data, metadata, updated_at: updated.updated_at });
+      return presentOperation(updated);
+    });
+  }
+
+  return {
+    findRow,
+
+    async get(tenant: Tenant, id: string, kind: OperationKind): Promise<Operation> {
+      return presentOperation(await findRow(tenant, id, kind));
+    },
+
+    async list(
+      tenant: Tenant,
+      registerId: string,
+      kind: OperationKind,
+      query: ListQuery & { type?: OperationType; state?: OperationRow['state'] },
+    ): Promise<Page<Operation>> {
+      const request = toPageRequest(query);
+      const register = await registers.findRow(tenant, registerId);
+      const types = query.type === undefined ? KIND_TYPES[kind] : KIND_TYPES[kind].filter((t) => t === query.type);
+      const rows = await repository.listByRegister(
+        register.id,
+        { types, ...(query.state === undefined ? {} : { state: query.state }) },
+        request,
+      );
+      return toPage(rows, request, presentOperation);
+    },
+
+    async startSale(tenant: Tenant, registerId: string, body: StartSaleBody): Promise<Operation> {
+      const input = body ?? {};
+      return unitOfWork.transaction(async () => {
+        const register = await usableRegister(tenant, registerId);
+        assertTaxRates(register, input.line_items, await taxDay(register, tenant, clock.now()));
+        const data = saleData(register.currency, input.line_items ?? [], input.cart_discounts ?? [], input.customer);
+        const row = await open(tenant, {
+          type: input.training === true ? 'training' : 'sale',
+          register,
+          data,
+          externalId: input.external_id,
+          cashier: input.cashier,
+          metadata: input.metadata,
+          originalId: null,
+          reason: null,
+        });
+        return presentOperation(row);
+      });
+    },
+
+    async updateSale(tenant: Tenant, id: string, body: UpdateSaleBody): Promise<Operation> {
+      return update(tenant, id, 'sale', body, async (_row, register, data) => {
+        if (body.line_items !== undefined) {
+          assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+        }
+        const lines: LineItemInput[] = body.line_items ?? (data.line_items ?? []).map(lineInput);
+        const cart: DiscountInput[] = body.cart_discounts ?? (data.cart_discounts ?? []).map(discountInput);
+        return saleData(
+          data.currency,
+          lines,
+          cart,
+          body.customer === undefined ? (data.customer ?? null) : body.customer,
+        );
+      });
+    },
+
+    completeSale: (tenant: Tenant, id: string, body: CompleteSaleBody) => complete(tenant, id, 'sale', body),
+    cancelSale: (tenant: Tenant, id: string, reason: string) => cancel(tenant, id, 'sale', reason),
+
+    async startRefund(tenant: Tenant, registerId: string, body: StartRefundBody): Promise<Operation> {
+      return unitOfWork.transaction(async () => {
+        const register = await usableRegister(tenant, registerId);
+        const original = await originalFor(tenant, body.original_operation_id, ['sale', 'exchange']);
+        const lines = await returnLines(original, body.line_items, null, 'line_items');
+        const currency = parseJson<StoredData>(original.data).currency;
+        const row = await open(tenant, {
+          type: 'refund',
+          register,
+          data: refundData(currency, lines),
+          externalId: body.external_id,
+          cashier: body.cashier,
+          metadata: body.metadata,
+          originalId: original.id,
+          reason: null,
+        });
+        return presentOperation(row);
+      });
+    },
+
+    async updateRefund(tenant: Tenant, id: string, body: UpdateRefundBody): Promise<Operation> {
+      return update(tenant, id, 'refund', body, async (row, _register, data) => {
+        if (body.line_items === undefined || row.original_operation_id === null) return data;
+        const original = await originalFor(tenant, row.original_operation_id, ['sale', 'exchange']);
+        return refundData(data.currency, await returnLines(original, body.line_items, row.id, 'line_items'));
+      });
+    },
+
+    completeRefund: (tenant: Tenant, id: string, body: CompleteBody) => complete(tenant, id, 'refund', body),
+    cancelRefund: (tenant: Tenant, id: string, reason: string) => cancel(tenant, id, 'refund', reason),
+
+    async startExchange(tenant: Tenant, registerId: string, body: StartExchangeBody): Promise<Operation> {
+      return unitOfWork.transaction(async () => {
+        const register = await usableRegister(tenant, registerId);
+        assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+        const original = await originalFor(tenant, body.original_operation_id, ['sale', 'exchange']);
+        const returned = await returnLines(original, body.returned_line_items, null, 'returned_line_items');
+        const row = await open(tenant, {
+          type: 'exchange',
+          register,
+          data: exchangeData(register.currency, returned, body.line_items, body.cart_discounts ?? []),
+          externalId: body.external_id,
+          cashier: body.cashier,
+          metadata: body.metadata,
+          originalId: original.id,
+          reason: null,
+        });
+        return presentOperation(row);
+      });
+    },
+
+    async updateExchange(tenant: Tenant, id: string, body: UpdateExchangeBody): Promise<Operation> {
+      return update(tenant, id, 'exchange', body, async (row, register, data) => {
+        if (body.line_items !== undefined) {
+          assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+        }
+        const returned =
+          body.returned_line_items === undefined || row.original_operation_id === null
+            ? (data.returned_line_items ?? [])
+            : await returnLines(
+                await originalFor(tenant, row.original_operation_id, ['sale', 'exchange']),
+                body.returned_line_items,
+                row.id,
+                'returned_line_items',
+              );
+        const lines: LineItemInput[] = body.line_items ?? (data.line_items ?? []).map(lineInput);
+        const cart = body.cart_discounts ?? (data.cart_discounts ?? []).map(discountInput);
+        return exchangeData(data.currency, returned, lines, cart);
+      });
+    },
+
+    completeExchange: (tenant: Tenant, id: string, body: CompleteBody) => complete(tenant, id, 'exchange', body),
+    cancelExchange: (tenant: Tenant, id: string, reason: string) => cancel(tenant, id, 'exchange', reason),
+
+    async voidOperation(tenant: Tenant, registerId: string, body: VoidBody): Promise<Operation> {
+      const reason = body.reason?.trim() ?? '';
+      if (reason === '') {
+        throw new AppError('reason_required', { message: 'A void needs the reason it is made.', param: 'reason' });
+      }
+      return unitOfWork.transaction(async () => {
+        const register = await usableRegister(tenant, registerId);
+        const original = await originalFor(tenant, body.original_operation_id, [
+          'sale',
+          'refund',
+          'exchange',
+          'training',
+        ]);
+        if ((await repository.listReturnsOf(original.id)).length > 0) {
+          throw new AppError('validation_error', {
+            message: `${original.id} has refunds or exchanges; void those first.`,
+            param: 'original_operation_id',
+          });
+        }
+        const originalData = parseJson<StoredData>(original.data);
+        const originalTotals = originalData.totals ?? EMPTY_TOTALS;
+        const data: StoredData = {
+          currency: originalData.currency,
+          original_operation_type: original.type,
+          line_items: originalData.line_items ?? [],
+          ...(originalData.returned_line_items === undefined
+            ? {}
+            : { returned_line_items: originalData.returned_line_items }),
+          // The amounts voided, as the original had them; the money flows the other way.
+          totals: { ...originalTotals, net_payable: -originalTotals.net_payable },
+          payments: (originalData.payments ?? []).map((payment) => ({
+            ...payment,
+            id: newId('pay'),
+            direction: payment.direction === 'inbound' ? 'outbound' : 'inbound',
+          })),
+          customer: originalData.customer ?? null,
+        };
+        // The void negates what the original signed: refunds were signed negative, so their void is positive.
+        const originalSign = original.type === 'refund' ? -1 : 1;
+        return singleEvent(
+          tenant,
+          {
+            type: 'void',
+            register,
+            data,
+            externalId: body.external_id,
+            cashier: body.cashier,
+            metadata: body.metadata,
+            originalId: original.id,
+            reason,
+          },
+          () => ({
+            ...receiptProcess(
+              'AVBelegstorno',
+              (originalData.totals ?? EMPTY_TOTALS).tax_breakdown,
+              [],
+              originalSign === 1 ? -1 : 1,
+            ),
+            documentType: 'AVBelegstorno',
+          }),
+          'operation.voided',
+          async (row) => {
+            await repository.update(original.id, { voided_by: row.id, updated_at: row.updated_at });
+          },
+        );
+      });
+    },
+
+    async cashMovement(tenant: Tenant, registerId: string, body: CashMovementBody): Promise<Operation> {
+      return unitOfWork.transaction(async () => {
+        const register = await usableRegister(tenant, registerId);
+        const currency = body.currency ?? register.currency;
+        if (currency !== register.currency) {
+          throw new AppError('currency_mismatch', {
+            message: `This register keeps its books in ${register.currency}.`,
+            param: 'currency',
+          });
+        }
+        let process: ReturnType<typeof cashMovementProcess>;
+        try {
+          process = cashMovementProcess(body.kind, body.direction, body.amount, currency);
+        } catch (error) {
+          throw new AppError('validation_error', {
+            message: error instanceof Error ? error.message : String(error),
+            param: 'direction',
+          });
+        }
+        return singleEvent(
+          tenant,
+          {
+            type: 'cash_movement',
+            register,
+            data: {
+              currency,
+              direction: body.direction,
+              kind: body.kind,
+              amount: body.amount,
+              reason: body.reason ?? null,
+            },
+            externalId: body.external_id,
+            cashier: body.cashier,
+            metadata: body.metadata,
+            originalId: null,
+            reason: body.reason ?? null,
+          },
+          () => ({ processType: process.processType, processData: process.processData, documentType: 'Beleg' }),
+          'operation.completed',
+        );
+      });
+    },
+  };
+
+  function refundData(currency: string, lines: PricedLineItem[]): StoredData {
+    return {
+      currency,
+      line_items: lines,
+      cart_discounts: [],
+      // Totals are positive amounts; net_payable is negative (money goes back to the customer).
+      totals: priced(() => computeTotals([{ lines, sign: 1 }], -1)),
+      payments: [],
+      customer: null,
+    };
+  }
+
+  function exchangeData(
+    currency: string,
+    returned: PricedLineItem[],
+    lines: readonly LineItemInput[],
+    cartDiscounts: readonly DiscountInput[],
+  ): StoredData {
+    const { lineItems, cartDiscounts: discounts } = priced(() => priceLineItems(lines, cartDiscounts, newLineId));
+    const totals: Totals = priced(() =>
+      computeTotals(
+        [
+          { lines: lineItems, sign: 1 },
+          { lines: returned, sign: -1 },
+        ],
+        1,
+      ),
+    );
+    return {
+      currency,
+      returned_line_items: returned,
+      line_items: lineItems,
+      cart_discounts: discounts,
+      totals,
+      payments: [],
+      customer: null,
+    };
+  }
+}
+
+/** A priced line back as input, for re-pricing when only other parts of an open operation change. */
+function lineInput(line: PricedLineItem): LineItemInput {
+  return {
+    description: line.description,
+    quantity: line.quantity,
+    unit: line.unit,
+    unit_price_gross: line.unit_price_gross,
+    tax: line.tax,
+    line_discounts: line.line_discounts.map(discountInput),
+    product_ref: line.product_ref,
+    flags: line.flags as NonNullable<LineItemInput['flags']>,
+  };
+}
+
+function discountInput(discount: {
+  type: 'percentage' | 'amount';
+  rate: string | null;
+  amount: number;
+  label: string | null;
+  source?: string | null;
+}): DiscountInput {
+  return {
+    type: discount.type,
+    ...(discount.type === 'percentage' && discount.rate !== null
+      ? { rate: discount.rate }
+      : { amount: discount.amount }),
+    ...(discount.label === null ? {} : { label: discount.label }),
+    ...(discount.source === undefined || discount.source === null ? {} : { source: discount.source }),
+  };
+}
+
+export type OperationService = ReturnType<typeof createOperationService>;

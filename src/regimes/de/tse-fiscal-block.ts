@@ -1,0 +1,178 @@
+/**
+ * The German fiscal block of an operation (api.md §3, regime `tse`): what the TSE signs for each kind of receipt
+ * (DSFinV-K processType/processData) and the fields and QR code a receipt must carry. Pure.
+ * @module
+ */
+import {
+  kassenbelegProcessData,
+  paymentKindFor,
+  PROCESS_TYPE_KASSENBELEG,
+  vatKeyFor,
+  type PaymentMethod,
+  type ProcessDataPayment,
+  type VatCategory,
+  type VatKey,
+  type Vorgangstyp,
+} from './process-data.js';
+import { qrCodeData } from './qr-code.js';
+
+/** A signed log as the operation stores it. */
+export interface TseLogView {
+  readonly transactionNumber: bigint;
+  readonly signatureCounter: bigint;
+  readonly logTime: Date;
+  readonly signature: string;
+  readonly processType: string;
+  readonly processData: string;
+}
+
+export interface TseRegistrationView {
+  readonly tse_serial: string;
+  readonly client_id: string;
+  readonly signature_algorithm: string;
+  readonly time_format: string;
+  readonly public_key: string;
+}
+
+export interface TseEvent {
+  signed_at: string;
+  transaction_counter: number;
+  signature: string;
+  process_type: string;
+  process_data: string;
+}
+
+export interface TseFiscalBlock {
+  regime: 'tse';
+  fiscal_unit_id: string;
+  certified: boolean;
+  document_number: string | null;
+  document_type: string | null;
+  transmission_status: 'not_required';
+  verification: { qr_data: string | null; url: null };
+  tse_serial: string;
+  client_id: string;
+  signature_algorithm: string;
+  time_format: string;
+  public_key: string;
+  transaction_number: number;
+  start_event: TseEvent | null;
+  end_event: TseEvent | null;
+}
+
+/** The start of every German transaction: a Kassenbeleg whose content is not known yet (empty processData). */
+export const START_PROCESS = { processType: PROCESS_TYPE_KASSENBELEG, processData: '' } as const;
+
+export interface GrossLine {
+  readonly rate: string;
+  readonly category: VatCategory;
+  readonly gross: number;
+}
+
+export interface PaymentLine {
+  readonly method: PaymentMethod;
+  readonly direction: 'inbound' | 'outbound';
+  readonly amount: number;
+  readonly currency: string;
+}
+
+/**
+ * processData of a receipt: gross per VAT key (signed by `sign`, e.g. −1 for a refund or a cancellation) and the
+ * payments (inbound positive, outbound negative). `AV…` types other than AVTraining carry no payment
+ * (DSFinV-K Anhang B), so their payments are left out.
+ */
+export function receiptProcess(
+  vorgangstyp: Vorgangstyp,
+  breakdown: readonly GrossLine[],
+  payments: readonly PaymentLine[],
+  sign: 1 | -1,
+): { processType: string; processData: string } {
+  const gross = new Map<VatKey, bigint>();
+  for (const line of breakdown) {
+    const key = vatKeyFor(line.rate, line.category);
+    gross.set(key, (gross.get(key) ?? 0n) + BigInt(sign * line.gross));
+  }
+  const takesPayments = !vorgangstyp.startsWith('AV') || vorgangstyp === 'AVTraining';
+  const processPayments: ProcessDataPayment[] = takesPayments
+    ? payments.map((payment) => ({
+        // The direction already gives the sign: money in is positive, money out (refunds, change) negative.
+        amount: BigInt(payment.direction === 'inbound' ? payment.amount : -payment.amount),
+        kind: paymentKindFor(payment.method),
+        currency: payment.currency,
+      }))
+    : [];
+  return {
+    processType: PROCESS_TYPE_KASSENBELEG,
+    processData: kassenbelegProcessData({ vorgangstyp, grossByVatKey: gross, payments: processPayments }),
+  };
+}
+
+export function tseEvent(log: TseLogView): TseEvent {
+  return {
+    signed_at: log.logTime.toISOString(),
+    transaction_counter: Number(log.signatureCounter),
+    signature: log.signature,
+    process_type: log.processType,
+    process_data: log.processData,
+  };
+}
+
+/** The fiscal block; with a finish log it carries the official 12-field `V0;…` QR code of that finish log. */
+export function tseFiscalBlock(input: {
+  fiscalUnitId: string;
+  certified: boolean;
+  registration: TseRegistrationView;
+  documentNumber: string | null;
+  documentType: string | null;
+  start: TseLogView;
+  finish: TseLogView | null;
+}): TseFiscalBlock {
+  const { registration, start, finish } = input;
+  return {
+    regime: 'tse',
+    fiscal_unit_id: input.fiscalUnitId,
+    certified: input.certified,
+    document_number: input.documentNumber,
+    document_type: input.documentType,
+    transmission_status: 'not_required',
+    verification: {
+      qr_data:
+        finish === null
+          ? null
+          : qrCodeData({
+              clientId: registration.client_id,
+              processType: finish.processType,
+              processData: finish.processData,
+              transactionNumber: finish.transactionNumber,
+              signatureCounter: finish.signatureCounter,
+              startTime: start.logTime,
+              logTime: finish.logTime,
+              signatureAlgorithm: registration.signature_algorithm,
+              timeFormat: registration.time_format,
+              signature: finish.signature,
+              publicKey: registration.public_key,
+            }),
+      url: null,
+    },
+    tse_serial: registration.tse_serial,
+    client_id: registration.client_id,
+    signature_algorithm: registration.signature_algorithm,
+    time_format: registration.time_format,
+    public_key: registration.public_key,
+    transaction_number: Number(start.transactionNumber),
+    start_event: tseEvent(start),
+    end_event: finish === null ? null : tseEvent(finish),
+  };
+}
+
+/** Reads back a stored event (for a later finish after a start). */
+export function tseLogFromEvent(event: TseEvent, transactionNumber: number): TseLogView {
+  return {
+    transactionNumber: BigInt(transactionNumber),
+    signatureCounter: BigInt(event.transaction_counter),
+    logTime: new Date(event.signed_at),
+    signature: event.signature,
+    processType: event.process_type,
+    processData: event.process_data,
+  };
+}
