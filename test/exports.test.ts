@@ -1,7 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { extract } from 'tar-stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobQueue, type ClaimedJob, type JobQueue } from '../src/jobs/job-queue.js';
 import { createJobQueueRepository } from '../src/jobs/job-queue.repository.js';
@@ -26,6 +25,7 @@ import { newId } from '../src/shared/ids.js';
 import type { Page } from '../src/shared/pagination.js';
 import type { ApiClient } from './helpers/api-client.js';
 import { expectError } from './helpers/assertions.js';
+import { readTarEntries } from './helpers/independent-checks.js';
 import { createScratchDatabase, describeDb } from './helpers/engines.js';
 import { createRegister, createTenant, type TenantFixture } from './helpers/factories.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
@@ -441,21 +441,6 @@ async function seedTseUnit(
   return { id, serialHex, publicKey, certificate, logs };
 }
 
-async function untar(archive: Buffer): Promise<{ name: string; content: Buffer }[]> {
-  const reader = extract();
-  const entries: { name: string; content: Buffer }[] = [];
-  const read = (async () => {
-    for await (const entry of reader) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      entries.push({ name: entry.header.name, content: Buffer.concat(chunks) });
-    }
-  })();
-  reader.end(archive);
-  await read;
-  return entries;
-}
-
 const download = (api: ApiClient, exportId: string) => api.get(`/v1/exports/${exportId}/download`);
 
 const settled = (api: ApiClient, id: string) =>
@@ -577,7 +562,7 @@ describeDb('exports', () => {
     expect(response.headers['x-content-sha256']).toBe(file?.sha256);
     expect(response.headers.digest).toBe(`sha-256=${sha256.toString('base64')}`);
 
-    const entries = await untar(bytes);
+    const entries = await readTarEntries(bytes);
     expect(entries.map((e) => e.name)).toEqual([
       'info.csv',
       `${first.serialHex.toUpperCase()}_X509.pem`,
@@ -717,7 +702,7 @@ describeDb('export jobs', () => {
       const api = second.api.as(tenant.key, tenant.organization.id);
       const done = await settled(api, created.body.id);
       expect(done).toMatchObject({ state: 'completed', progress: { done: 3, total: 3 } });
-      const entries = await untar((await download(api, done.id)).raw);
+      const entries = await readTarEntries((await download(api, done.id)).raw);
       expect(entries.slice(2).map((e) => e.name)).toEqual(unit.logs.map((l) => l.fileName));
     } finally {
       await runner.stop();

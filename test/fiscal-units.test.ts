@@ -13,13 +13,12 @@ import type { Register } from '../src/modules/registers/register.schemas.js';
 import { parseLogMessage, verifyLogMessage } from '../src/regimes/de/log-message.js';
 import type { Page } from '../src/shared/pagination.js';
 import type { ApiClient } from './helpers/api-client.js';
-import { expectError } from './helpers/assertions.js';
+import { expectDeviceError, expectError } from './helpers/assertions.js';
 import { describeDb } from './helpers/engines.js';
 import { createLocation, createOrganization, createPlatform, createRegister } from './helpers/factories.js';
 import {
   cashSale,
   createFiscalRegister,
-  expectDeviceError,
   GERMAN_IDENTITY,
   journalOf,
   lastSequenceNumber,

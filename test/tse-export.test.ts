@@ -13,11 +13,15 @@ import { createLogger } from '../src/logger.js';
 import type { Export } from '../src/modules/exports/export.schemas.js';
 import type { Operation } from '../src/modules/operations/operation.schemas.js';
 import { describeDb } from './helpers/engines.js';
-import { cashSale, createFiscalRegister, line, type FiscalRegisterFixture } from './helpers/fiscal.js';
+import { opensslVerify } from './helpers/independent-checks.js';
+import {
+  cashSale,
+  createFiscalRegister,
+  line,
+  P256_SPKI_PREFIX,
+  type FiscalRegisterFixture,
+} from './helpers/fiscal.js';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
-
-/** SPKI DER of a P-256 uncompressed point: a fixed 26-byte header (RFC 5480) then the point. */
-const P256_SPKI_HEADER = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
 /** Minimal DER walk of the log message's outer SEQUENCE, written here so the check shares nothing with the signer. */
 function topLevelElements(message: Buffer): Array<{ tag: number; start: number; end: number; value: Buffer }> {
@@ -44,18 +48,6 @@ function topLevelElements(message: Buffer): Array<{ tag: number; start: number; 
     at = valueStart + length;
   }
   return elements;
-}
-
-/** ECDSA-Sig-Value DER from plain r‖s, for openssl. */
-function derSignature(plain: Buffer): Buffer {
-  const integer = (bytes: Buffer) => {
-    let trimmed = bytes;
-    while (trimmed.length > 1 && trimmed[0] === 0 && (trimmed[1] ?? 0) < 0x80) trimmed = trimmed.subarray(1);
-    if ((trimmed[0] ?? 0) >= 0x80) trimmed = Buffer.concat([Buffer.of(0), trimmed]);
-    return Buffer.concat([Buffer.of(0x02, trimmed.length), trimmed]);
-  };
-  const body = Buffer.concat([integer(plain.subarray(0, 32)), integer(plain.subarray(32))]);
-  return Buffer.concat([Buffer.of(0x30, body.length), body]);
 }
 
 describeDb('TSE TAR export of real operations, verified independently', () => {
@@ -114,7 +106,7 @@ describeDb('TSE TAR export of real operations, verified independently', () => {
     const qr = String(sale.fiscal?.verification.qr_data).split(';');
     expect(qr).toHaveLength(12);
     const point = Buffer.from(qr[11] ?? '', 'base64');
-    writeFileSync(join(dir, 'pub.der'), Buffer.concat([P256_SPKI_HEADER, point]));
+    writeFileSync(join(dir, 'pub.der'), Buffer.concat([P256_SPKI_PREFIX, point]));
     execFileSync('openssl', [
       'pkey',
       '-pubin',
@@ -138,14 +130,10 @@ describeDb('TSE TAR export of real operations, verified independently', () => {
       expect(signature?.tag).toBe(0x04);
       // DTBS: every field from version to logTime, exactly as in the file.
       const first = elements[0];
-      writeFileSync(join(dir, 'dtbs.bin'), message.subarray(first?.start ?? 0, signature?.start ?? 0));
-      writeFileSync(join(dir, 'sig.der'), derSignature(signature?.value ?? Buffer.alloc(0)));
-      const verified = execFileSync(
-        'openssl',
-        ['dgst', '-sha256', '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig.der'), join(dir, 'dtbs.bin')],
-        { encoding: 'utf8' },
+      const dtbs = message.subarray(first?.start ?? 0, signature?.start ?? 0);
+      expect(opensslVerify(dir, join(dir, 'pub.pem'), dtbs, signature?.value ?? Buffer.alloc(0)), name).toBe(
+        'Verified OK',
       );
-      expect(verified.trim(), name).toBe('Verified OK');
       const counter = Number(/_Sig-(\d+)_/.exec(name)?.[1]);
       counters.push(counter);
       const transaction = /_No-(\d+)_(Start|Finish)_/.exec(name);

@@ -1,7 +1,6 @@
 /** A German register with an active software TSE, and the operations tests build on it. */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { expect } from 'vitest';
-import type { ErrorBody } from '../../src/errors/app-error.js';
 import type { FiscalUnit } from '../../src/modules/fiscal-units/fiscal-unit.schemas.js';
 import type { Operation } from '../../src/modules/operations/operation.schemas.js';
 import type { JournalEntry, JournalVerification } from '../../src/modules/journal/journal.schemas.js';
@@ -93,40 +92,6 @@ export async function simulateFailure(
   return response.body;
 }
 
-/**
- * A signing-device error (502 `fiscalization_failed` / 503 `fiscal_unit_unavailable`): the §1.1 envelope with
- * `retryable: true` and `fiscal_errors` naming the device failure for the jurisdiction.
- */
-export function expectDeviceError(
-  response: ApiResponse<unknown>,
-  status: 502 | 503,
-  code: 'fiscalization_failed' | 'fiscal_unit_unavailable',
-  jurisdiction = 'DE',
-): ErrorBody {
-  expect(response.status, response.text).toBe(status);
-  const body = response.body as ErrorBody;
-  expect(Object.keys(body).sort()).toEqual([
-    'code',
-    'fiscal_errors',
-    'message',
-    'object',
-    'param',
-    'request_id',
-    'retryable',
-  ]);
-  expect(body).toMatchObject({ object: 'error', code, retryable: true, param: null });
-  expect(body.request_id).toMatch(/^req_[0-9a-f]{20}$/);
-  expect(response.headers['x-request-id']).toBe(body.request_id);
-  expect(body.fiscal_errors).not.toBeNull();
-  expect(body.fiscal_errors?.length).toBeGreaterThan(0);
-  for (const detail of body.fiscal_errors ?? []) {
-    expect(detail.jurisdiction).toBe(jurisdiction);
-    expect(detail.code.length).toBeGreaterThan(0);
-    expect(detail.message.length).toBeGreaterThan(0);
-  }
-  return body;
-}
-
 export interface StoredTseLog {
   readonly fiscalUnitId: string;
   readonly registerId: string;
@@ -203,7 +168,7 @@ export async function lastSequenceNumber(t: TestApp, registerId: string): Promis
 }
 
 /** DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1) up to the 65-byte point. */
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+export const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
 /** The P-256 public key of a Base64 uncompressed point (as in `public_key` and the QR code), via its SPKI. */
 export function publicKeyOfPoint(pointBase64: string): KeyObject {

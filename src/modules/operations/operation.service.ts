@@ -11,10 +11,11 @@ import type { OperationType } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors/app-error.js';
 import { cashMovementProcess } from '../../regimes/de/process-data.js';
 import {
-  receiptProcess,
   START_PROCESS,
+  tseDocumentNumber,
   tseFiscalBlock,
   tseLogFromEvent,
+  tseReceipt,
   type TseFiscalBlock,
   type TseLogView,
   type TseRegistrationView,
@@ -173,11 +174,6 @@ function priced<T>(work: () => T): T {
 }
 
 const newLineId = (prefix: 'li' | 'ldsc' | 'cdsc' | 'pay') => newId(prefix);
-
-/** DSFinV-K document numbers: the year and the register's sequence number. */
-function documentNumber(row: Pick<OperationRow, 'sequence_number'>, at: Date): string {
-  return `${at.getUTCFullYear()}-${String(row.sequence_number).padStart(6, '0')}`;
-}
 
 export function createOperationService(deps: OperationServiceDeps) {
   const { repository, unitOfWork, clock, registers, journal } = deps;
@@ -503,7 +499,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           fiscalUnitId: context.unit.id,
           certified: context.unit.certified === 1n,
           registration: context.registration,
-          documentNumber: documentNumber(row, now),
+          documentNumber: tseDocumentNumber(row.sequence_number, now),
           documentType: process.documentType,
           start,
           finish: end,
@@ -535,10 +531,6 @@ export function createOperationService(deps: OperationServiceDeps) {
     }
     const register = await registers.findRow(tenant, row.register_id);
     return { row, register };
-  }
-
-  function vorgangstyp(type: OperationType) {
-    return type === 'training' ? 'AVTraining' : 'Beleg';
   }
 
   function assertNotEmpty(data: StoredData): void {
@@ -574,15 +566,13 @@ export function createOperationService(deps: OperationServiceDeps) {
       );
       const settled: StoredData = { ...data, payments };
       const context = await fiscalUnitOf(register);
-      const sign = row.type === 'refund' ? -1 : 1;
-      const process = receiptProcess(vorgangstyp(row.type), totals.tax_breakdown, payments, sign);
-      const updated = await finish(
-        row,
-        context,
-        { ...process, documentType: vorgangstyp(row.type) },
-        { state: 'completed', data: settled },
-        'operation.completed',
-      );
+      const receipt = tseReceipt({
+        kind: 'complete',
+        operationType: row.type as 'sale' | 'training' | 'refund' | 'exchange',
+        breakdown: totals.tax_breakdown,
+        payments,
+      });
+      const updated = await finish(row, context, receipt, { state: 'completed', data: settled }, 'operation.completed');
       return presentOperation(updated);
     });
   }
@@ -592,15 +582,8 @@ export function createOperationService(deps: OperationServiceDeps) {
       const { row, register } = await openRowForChange(tenant, id, kind);
       const data = parseJson<StoredData>(row.data);
       const context = await fiscalUnitOf(register);
-      // DE: the open TSE transaction is closed as an aborted receipt, so the TSE's record stays complete.
-      const process = receiptProcess('AVBelegabbruch', (data.totals ?? EMPTY_TOTALS).tax_breakdown, [], 1);
-      const updated = await finish(
-        row,
-        context,
-        { ...process, documentType: 'AVBelegabbruch' },
-        { state: 'cancelled', reason },
-        'operation.cancelled',
-      );
+      const receipt = tseReceipt({ kind: 'cancel', breakdown: (data.totals ?? EMPTY_TOTALS).tax_breakdown });
+      const updated = await finish(row, context, receipt, { state: 'cancelled', reason }, 'operation.cancelled');
       return presentOperation(updated);
     });
   }
@@ -819,8 +802,6 @@ export function createOperationService(deps: OperationServiceDeps) {
           })),
           customer: originalData.customer ?? null,
         };
-        // The void negates what the original signed: refunds were signed negative, so their void is positive.
-        const originalSign = original.type === 'refund' ? -1 : 1;
         return singleEvent(
           tenant,
           {
@@ -833,15 +814,7 @@ export function createOperationService(deps: OperationServiceDeps) {
             originalId: original.id,
             reason,
           },
-          () => ({
-            ...receiptProcess(
-              'AVBelegstorno',
-              (originalData.totals ?? EMPTY_TOTALS).tax_breakdown,
-              [],
-              originalSign === 1 ? -1 : 1,
-            ),
-            documentType: 'AVBelegstorno',
-          }),
+          () => tseReceipt({ kind: 'void', originalType: original.type, breakdown: originalTotals.tax_breakdown }),
           'operation.voided',
           async (row) => {
             await repository.update(original.id, { voided_by: row.id, updated_at: row.updated_at });

@@ -3,8 +3,8 @@ import { createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject }
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslVerify, readTarEntries } from '../../../test/helpers/independent-checks.js';
 import {
   OID_ECDSA_PLAIN_SHA256,
   OID_SYSTEM_LOG,
@@ -28,31 +28,8 @@ import {
 const BSI_TAR = '/work/shared/conformance-artifacts/germany/bsi-tse-simulator-export/tse-sim-export-p256.tar';
 
 async function readTar(path: string): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const reader = extract();
-  const done = (async () => {
-    for await (const entry of reader) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-      files.set(entry.header.name, Buffer.concat(chunks));
-    }
-  })();
-  reader.end(readFileSync(path));
-  await done;
-  return files;
-}
-
-/** r‖s → DER ECDSA-Sig-Value, written out by hand so the openssl check does not rest on our DER encoder. */
-function ecdsaSigValue(plain: Buffer): Buffer {
-  const integer = (bytes: Buffer) => {
-    let start = 0;
-    while (start < bytes.length - 1 && bytes[start] === 0) start++;
-    let body = bytes.subarray(start);
-    if ((body[0] ?? 0) & 0x80) body = Buffer.concat([Buffer.of(0), body]);
-    return Buffer.concat([Buffer.of(0x02, body.length), body]);
-  };
-  const body = Buffer.concat([integer(plain.subarray(0, 32)), integer(plain.subarray(32))]);
-  return Buffer.concat([Buffer.of(0x30, body.length), body]);
+  const entries = await readTarEntries(readFileSync(path));
+  return new Map(entries.map((entry) => [entry.name, entry.content]));
 }
 
 let workDir: string;
@@ -308,22 +285,7 @@ describe('our log messages', () => {
       expect(parsed.dtbs.equals(bytes.subarray(headerLength, bytes.length - 66))).toBe(true);
       expect(bytes.subarray(bytes.length - 66, bytes.length - 64).toString('hex')).toBe('0440');
 
-      writeFileSync(join(workDir, `${name}.dtbs`), parsed.dtbs);
-      writeFileSync(join(workDir, `${name}.sig`), ecdsaSigValue(parsed.signatureValue));
-      const result = execFileSync(
-        'openssl',
-        [
-          'dgst',
-          '-sha256',
-          '-verify',
-          pubPem,
-          '-signature',
-          join(workDir, `${name}.sig`),
-          join(workDir, `${name}.dtbs`),
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(result.trim()).toBe('Verified OK');
+      expect(opensslVerify(workDir, pubPem, parsed.dtbs, parsed.signatureValue, name)).toBe('Verified OK');
     }
   });
 

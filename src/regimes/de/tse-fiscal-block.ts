@@ -107,6 +107,52 @@ export function receiptProcess(
   };
 }
 
+/** What the TSE signs to close a receipt's transaction, and the DSFinV-K receipt type it records. */
+export interface TseReceipt {
+  readonly processType: string;
+  readonly processData: string;
+  readonly documentType: Vorgangstyp;
+}
+
+/** The receipt events of our operations that close a TSE transaction. */
+export type TseReceiptEvent =
+  | {
+      readonly kind: 'complete';
+      readonly operationType: 'sale' | 'training' | 'refund' | 'exchange';
+      readonly breakdown: readonly GrossLine[];
+      readonly payments: readonly PaymentLine[];
+    }
+  | { readonly kind: 'cancel'; readonly breakdown: readonly GrossLine[] }
+  | { readonly kind: 'void'; readonly originalType: string; readonly breakdown: readonly GrossLine[] };
+
+/**
+ * The DSFinV-K receipt of each event: a completed sale, refund or exchange is a `Beleg` (a refund's amounts
+ * negative), a training sale `AVTraining`; a cancelled open operation is closed as an aborted receipt
+ * (`AVBelegabbruch`) so the TSE's record stays complete; a void is an `AVBelegstorno` that negates what the
+ * original signed (a refund was signed negative, so its void is positive).
+ */
+export function tseReceipt(event: TseReceiptEvent): TseReceipt {
+  switch (event.kind) {
+    case 'complete': {
+      const documentType = event.operationType === 'training' ? 'AVTraining' : 'Beleg';
+      const sign = event.operationType === 'refund' ? -1 : 1;
+      return { ...receiptProcess(documentType, event.breakdown, event.payments, sign), documentType };
+    }
+    case 'cancel':
+      return { ...receiptProcess('AVBelegabbruch', event.breakdown, [], 1), documentType: 'AVBelegabbruch' };
+    case 'void':
+      return {
+        ...receiptProcess('AVBelegstorno', event.breakdown, [], event.originalType === 'refund' ? 1 : -1),
+        documentType: 'AVBelegstorno',
+      };
+  }
+}
+
+/** DSFinV-K document numbers: the year and the register's sequence number. */
+export function tseDocumentNumber(sequenceNumber: bigint, at: Date): string {
+  return `${at.getUTCFullYear()}-${String(sequenceNumber).padStart(6, '0')}`;
+}
+
 export function tseEvent(log: TseLogView): TseEvent {
   return {
     signed_at: log.logTime.toISOString(),

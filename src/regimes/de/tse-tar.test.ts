@@ -4,8 +4,8 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslVerify, readTarEntries } from '../../../test/helpers/independent-checks.js';
 import { createSelfSignedCertificate } from './certificate.js';
 import {
   assembleLogMessage,
@@ -88,18 +88,8 @@ function makeLogs(count: number): TseTarLog[] {
 }
 
 async function readTar(path: string): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const reader = extract();
-  const done = (async () => {
-    for await (const entry of reader) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-      files.set(entry.header.name, Buffer.concat(chunks));
-    }
-  })();
-  reader.end(readFileSync(path));
-  await done;
-  return files;
+  const entries = await readTarEntries(readFileSync(path));
+  return new Map(entries.map((entry) => [entry.name, entry.content]));
 }
 
 async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
@@ -198,22 +188,7 @@ describe('writeTseTar', () => {
     );
     for (const log of sample) {
       const parsed = parseLogMessage(readFileSync(join(dir, log.fileName)));
-      const r = parsed.signatureValue.subarray(0, 32);
-      const s = parsed.signatureValue.subarray(32);
-      const integer = (v: Buffer) => {
-        const trimmed = v.subarray(v.findIndex((b) => b !== 0));
-        const body = (trimmed[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.of(0), trimmed]) : trimmed;
-        return Buffer.concat([Buffer.of(2, body.length), body]);
-      };
-      const sigBody = Buffer.concat([integer(r), integer(s)]);
-      writeFileSync(join(workDir, 'sig.der'), Buffer.concat([Buffer.of(0x30, sigBody.length), sigBody]));
-      writeFileSync(join(workDir, 'dtbs.bin'), parsed.dtbs);
-      const result = execFileSync(
-        'openssl',
-        ['dgst', '-sha256', '-verify', pubPem, '-signature', join(workDir, 'sig.der'), join(workDir, 'dtbs.bin')],
-        { encoding: 'utf8' },
-      );
-      expect(result.trim(), log.fileName).toBe('Verified OK');
+      expect(opensslVerify(workDir, pubPem, parsed.dtbs, parsed.signatureValue), log.fileName).toBe('Verified OK');
     }
   });
 
