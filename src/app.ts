@@ -18,6 +18,8 @@ import { newRequestId } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
 import { buildCachedSerializer, createCachedValidatorCompiler } from './http/compilers.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
+import { cashDrawerOpeningRoutes } from './modules/cash-drawer-openings/cash-drawer-opening.routes.js';
+import { closingRoutes } from './modules/closings/closing.routes.js';
 import { exportRoutes } from './modules/exports/export.routes.js';
 import { fiscalUnitRoutes } from './modules/fiscal-units/fiscal-unit.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -67,6 +69,8 @@ export async function buildApp(container: Container) {
   await app.register(fiscalUnitRoutes({ fiscalUnits: container.fiscalUnits }));
   await app.register(operationRoutes({ operations: container.operations }));
   await app.register(receiptRoutes({ receipts: container.receipts }));
+  await app.register(cashDrawerOpeningRoutes({ cashDrawerOpenings: container.cashDrawerOpenings }));
+  await app.register(closingRoutes({ closings: container.closings }));
   await app.register(exportRoutes({ exports: container.exports }));
 
   await app.ready();

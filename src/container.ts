@@ -37,6 +37,18 @@ import {
 } from './modules/fiscal-units/fiscal-unit.service.js';
 import type { FiscalProvider, ProviderName } from './modules/fiscal-units/providers/fiscal-provider.js';
 import { createSoftwareTseProvider } from './modules/fiscal-units/providers/software-tse.provider.js';
+import { createCashDrawerOpeningRepository } from './modules/cash-drawer-openings/cash-drawer-opening.repository.js';
+import { createCashDrawerOpeningService } from './modules/cash-drawer-openings/cash-drawer-opening.service.js';
+import { createClosingRepository } from './modules/closings/closing.repository.js';
+import {
+  CLOSING_RETRY_JOB_KIND,
+  CLOSING_TRANSMIT_JOB_KIND,
+  createClosingService,
+  type ClosingTransmitter,
+} from './modules/closings/closing.service.js';
+import { createClosingTotals } from './modules/closings/closing-totals.js';
+import { createDsfinvkExportWriter } from './modules/exports/dsfinvk.export.js';
+import { createDsfinvkSource } from './modules/exports/dsfinvk.source.js';
 import { createOperationRepository } from './modules/operations/operation.repository.js';
 import { createOperationService } from './modules/operations/operation.service.js';
 import { createReceiptService } from './modules/receipts/receipt.service.js';
@@ -50,6 +62,8 @@ export interface ContainerPorts {
   readonly logger: Logger;
   /** Overrides the idempotency lease (tests). */
   readonly idempotencyLeaseMs?: number;
+  /** Closing transmitters by jurisdiction (regimes that transmit closings; tests inject fakes). */
+  readonly closingTransmitters?: ReadonlyMap<string, ClosingTransmitter>;
 }
 
 export function createContainer(ports: ContainerPorts) {
@@ -125,6 +139,8 @@ export function createContainer(ports: ContainerPorts) {
     signingTimeoutMs: config.signingTimeoutMs,
   });
   late.fiscalUnits = fiscalUnits;
+  const closingRepository = createClosingRepository(database);
+  const closingTotals = createClosingTotals({ repository: closingRepository, clock });
   const operations = createOperationService({
     repository: createOperationRepository(database),
     unitOfWork,
@@ -133,7 +149,16 @@ export function createContainer(ports: ContainerPorts) {
     locations,
     fiscalUnits: { ...fiscalUnits, findUnit: (id) => fiscalUnitRepository.findById(id) },
     journal,
+    summary: closingTotals,
     signingTimeoutMs: config.signingTimeoutMs,
+  });
+  const cashDrawerOpenings = createCashDrawerOpeningService({
+    repository: createCashDrawerOpeningRepository(database),
+    unitOfWork,
+    clock,
+    registers,
+    journal,
+    summary: closingTotals,
   });
   const receipts = createReceiptService({ operations, registers, locations, organizations });
   const idempotency = createIdempotencyService({
@@ -155,11 +180,32 @@ export function createContainer(ports: ContainerPorts) {
     jobs: jobQueue,
     files: createFileStore(join(config.dataDir, 'exports')),
     // One entry per export format (each a file implementing ExportWriter).
-    writers: [createTseTarExportWriter({ source: exportRepository })],
+    writers: [
+      createTseTarExportWriter({ source: exportRepository }),
+      createDsfinvkExportWriter({ source: createDsfinvkSource(database) }),
+    ],
     retentionDays: config.exportRetentionDays,
+  });
+  const closings = createClosingService({
+    repository: closingRepository,
+    totals: closingTotals,
+    unitOfWork,
+    clock,
+    registers,
+    locations,
+    organizations,
+    operations,
+    fiscalUnits: { ...fiscalUnits, findUnit: (id) => fiscalUnitRepository.findById(id) },
+    journal,
+    exports,
+    jobs: jobQueue,
+    signingTimeoutMs: config.signingTimeoutMs,
+    ...(ports.closingTransmitters === undefined ? {} : { transmitters: ports.closingTransmitters }),
   });
   const jobHandlers: JobHandlers = {
     [EXPORT_JOB_KIND]: (payload, context) => exports.runJob(payload, context),
+    [CLOSING_RETRY_JOB_KIND]: (payload) => closings.runRetryJob(payload),
+    [CLOSING_TRANSMIT_JOB_KIND]: (payload) => closings.runTransmitJob(payload),
   };
   /** What the server's worker runs jobs with (tests start a runner from it with shorter intervals). */
   const jobRunner: JobRunnerOptions = {
@@ -174,6 +220,7 @@ export function createContainer(ports: ContainerPorts) {
     { name: 'purge-expired-idempotency-keys', intervalMs: 10 * 60_000, run: () => idempotency.purgeExpired() },
     { name: 'purge-expired-exports', intervalMs: 60 * 60_000, run: () => exports.purgeExpired() },
     { name: 'purge-finished-jobs', intervalMs: 60 * 60_000, run: () => jobQueue.purgeFinished() },
+    { name: 'scheduled-closings', intervalMs: config.closingScheduleCheckMs, run: () => closings.runSchedules() },
   ];
 
   return {
@@ -186,6 +233,9 @@ export function createContainer(ports: ContainerPorts) {
     journal,
     fiscalUnits,
     operations,
+    cashDrawerOpenings,
+    closings,
+    closingTotals,
     receipts,
     idempotency,
     jobQueue,

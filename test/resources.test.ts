@@ -252,6 +252,7 @@ describeDb('registers', () => {
       currency: 'EUR',
       state: 'active',
       active_fiscal_unit: null,
+      closing_schedule: null,
       metadata: { till: '1' },
       created_at: expect.stringMatching(TIMESTAMP) as unknown,
       updated_at: register.created_at,

@@ -158,6 +158,15 @@ describeDb('system endpoints', () => {
       'POST /v1/fiscal-units/{fiscalUnitId}/recover',
       'POST /v1/fiscal-units/{fiscalUnitId}/decommission',
       'POST /v1/fiscal-units/{fiscalUnitId}/simulate-failure',
+      'POST /v1/registers/{registerId}/cash-drawer-openings',
+      'GET /v1/registers/{registerId}/cash-drawer-openings',
+      'GET /v1/cash-drawer-openings/{cashDrawerOpeningId}',
+      'POST /v1/registers/{registerId}/closings',
+      'GET /v1/registers/{registerId}/closings',
+      'GET /v1/closings/{closingId}',
+      'POST /v1/closings/{closingId}/retry',
+      'GET /v1/closings/{closingId}/summary/recompute',
+      'GET /v1/closings/{closingId}/pdf',
     ];
     expect(routes.sort()).toEqual(registered.sort());
   });

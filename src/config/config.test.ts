@@ -36,6 +36,7 @@ describe(loadConfig.name, () => {
         exportRetentionDays: 90,
         jobPollMs: 250,
         jobConcurrency: 2,
+        closingScheduleCheckMs: 30_000,
       });
     });
 
@@ -66,6 +67,7 @@ describe(loadConfig.name, () => {
           OPENFISKAL_RATE_LIMIT: '0',
           OPENFISKAL_DB_POOL_SIZE: '25',
           OPENFISKAL_SHUTDOWN_GRACE_MS: '0',
+          OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS: '5000',
         },
         CWD,
       );
@@ -86,6 +88,7 @@ describe(loadConfig.name, () => {
         exportRetentionDays: 90,
         jobPollMs: 250,
         jobConcurrency: 2,
+        closingScheduleCheckMs: 5000,
       });
     });
 

@@ -34,6 +34,8 @@ export interface Config {
   readonly jobPollMs: number;
   /** Jobs one server process runs at the same time. */
   readonly jobConcurrency: number;
+  /** How often the worker looks for registers whose scheduled daily closing is due. */
+  readonly closingScheduleCheckMs: number;
 }
 
 /** One entry per documented variable: the README's configuration table is checked against this list in a test. */
@@ -54,6 +56,7 @@ export const CONFIG_VARIABLES = [
   'OPENFISKAL_EXPORT_RETENTION_DAYS',
   'OPENFISKAL_JOB_POLL_MS',
   'OPENFISKAL_JOB_CONCURRENCY',
+  'OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS',
 ] as const;
 
 export class ConfigError extends Error {
@@ -119,6 +122,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     exportRetentionDays: integer('OPENFISKAL_EXPORT_RETENTION_DAYS', 90, 1, 36_500),
     jobPollMs: integer('OPENFISKAL_JOB_POLL_MS', 250, 10, 60_000),
     jobConcurrency: integer('OPENFISKAL_JOB_CONCURRENCY', 2, 1, 16),
+    closingScheduleCheckMs: integer('OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS', 30_000, 100, 3_600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -88,6 +88,8 @@ export interface RegistersTable {
   last_sequence_number: Int64;
   /** Number of journal entries; the next entry's `seq` is this plus one. */
   journal_length: Int64;
+  /** JSON `{daily_at: "HH:MM", set_at}` (location time zone), or null: when the worker closes the day itself. */
+  closing_schedule: string | null;
 }
 
 export interface IdempotencyKeysTable {
@@ -199,6 +201,77 @@ export interface OperationsTable {
   completed_at: string | null;
   created_at: string;
   updated_at: string;
+  /** The journal seq of the entry that completed or cancelled the operation: the key closings cut periods by. */
+  final_journal_seq: Int64 | null;
+}
+
+/** Cash drawer openings (api.md §5). */
+export interface CashDrawerOpeningsTable {
+  id: string;
+  platform_id: string;
+  organization_id: string;
+  register_id: string;
+  /** Device clock, normalised to UTC. */
+  occurred_at: string;
+  /** Server clock at receipt. */
+  received_at: string;
+  operation_id: string | null;
+  /** JSON `{id, display_name}` or null. */
+  cashier: string | null;
+  reason: string | null;
+  /** Internal; never exported. */
+  note: string | null;
+  /** JSON: the regime's fiscal block (NO, SE), or null. */
+  fiscal: string | null;
+  /** The journal seq of the opening's entry (its place in closings). */
+  journal_seq: Int64;
+  created_at: string;
+}
+
+export type ClosingType = 'daily' | 'shift' | 'monthly' | 'annual';
+export type ClosingState = 'pending' | 'completed' | 'transmitted' | 'failed';
+
+/** Closings (api.md §6): a register's Z-reports. */
+export interface ClosingsTable {
+  id: string;
+  platform_id: string;
+  organization_id: string;
+  location_id: string;
+  register_id: string;
+  type: ClosingType;
+  state: ClosingState;
+  /** Gapless per register and type, from 1 (DE: Z_NR). */
+  z_number: Int64;
+  period_from: string;
+  period_to: string;
+  /** The period in journal seqs: (journal_seq_from, journal_seq_to]. */
+  journal_seq_from: Int64;
+  journal_seq_to: Int64;
+  /** JSON summary; set on completion. */
+  summary: string | null;
+  /** JSON: the regime's fiscal block, or null. */
+  fiscal: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  /** 1 when a retry may succeed. */
+  failure_retryable: Int64 | null;
+  /** Completion attempts so far. */
+  attempts: Int64;
+  /** The schedule slot (`YYYY-MM-DDTHH:MM` local) a scheduled closing was made for; unique per register and type. */
+  scheduled_for: string | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  transmitted_at: string | null;
+}
+
+/** Pre-aggregated summary totals per register and block of journal seqs (`bucket` = floor(seq / 1024)). */
+export interface ClosingBucketsTable {
+  register_id: string;
+  bucket: Int64;
+  /** JSON {@link SummaryTotals}. */
+  totals: string;
+  updated_at: string;
 }
 
 /** Hash-chained, append-only event log per register (api.md §8); the database refuses UPDATE and DELETE. */
@@ -294,4 +367,7 @@ export interface DB {
   journal_entries: JournalEntriesTable;
   jobs: JobsTable;
   exports: ExportsTable;
+  cash_drawer_openings: CashDrawerOpeningsTable;
+  closings: ClosingsTable;
+  closing_buckets: ClosingBucketsTable;
 }

@@ -86,7 +86,12 @@ export const ERROR_CATALOGUE = {
     'The register has open operations.',
     'A closing, replacement or decommissioning while operations are open.',
   ),
-  closing_in_progress: define(409, 'A closing of this register is pending.', 'A second closing while one is pending.'),
+  closing_in_progress: define(
+    409,
+    'A closing of this register is pending.',
+    'A second closing while one is pending or failed (retry the failed one first).',
+  ),
+  closing_not_failed: define(409, 'Only a failed closing can be retried.', 'Retrying a pending or completed closing.'),
   already_voided: define(409, 'The operation is already voided.', 'A second void of the same operation.'),
   export_not_ready: define(
     409,

@@ -36,3 +36,18 @@ export function serialNumberProblem(jurisdiction: Jurisdiction, serial: string):
 export function defaultSerialNumber(jurisdiction: Jurisdiction, registerId: string): string {
   return jurisdiction === 'DE' ? registerId.replace('_', '-') : registerId;
 }
+
+/**
+ * Norway (kassasystemforskriften § 2-2) and Sweden (SKVFS 2014:9) count every drawer opening on the Z-report; an
+ * opening outside a sale must say why, so there an opening without an operation needs a reason.
+ */
+const DRAWER_OPENING_NEEDS_REASON: ReadonlySet<Jurisdiction> = new Set(['NO', 'SE']);
+
+export function drawerOpeningNeedsReason(jurisdiction: Jurisdiction): boolean {
+  return DRAWER_OPENING_NEEDS_REASON.has(jurisdiction);
+}
+
+/** The language fiscal documents (Z-reports) are printed in: German for DE and AT, else English. */
+export function documentLanguage(jurisdiction: Jurisdiction): 'de' | 'en' {
+  return jurisdiction === 'DE' || jurisdiction === 'AT' ? 'de' : 'en';
+}

@@ -57,3 +57,53 @@ export function normaliseTimestamp(value: string): string | null {
 export function addHours(date: Date, hours: number): Date {
   return new Date(date.getTime() + hours * 3_600_000);
 }
+
+/** The wall-clock fields of `date` in an IANA time zone. */
+export function zonedParts(
+  date: Date,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(date);
+  const field = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
+  return {
+    year: field('year'),
+    month: field('month'),
+    day: field('day'),
+    hour: field('hour'),
+    minute: field('minute'),
+    second: field('second'),
+  };
+}
+
+/** `YYYY-MM-DD` of `date` in the IANA time zone (the business day). */
+export function businessDate(date: Date, timeZone: string): string {
+  const { year, month, day } = zonedParts(date, timeZone);
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+/**
+ * The instant a local wall-clock time has in a time zone: `zonedTimeToUtc('2026-03-01', '23:30', 'Europe/Berlin')` →
+ * 2026-03-01T22:30:00Z. A time skipped by a DST change resolves to the instant after the gap.
+ */
+export function zonedTimeToUtc(date: string, time: string, timeZone: string): Date {
+  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
+  const [hour = 0, minute = 0] = time.split(':').map(Number);
+  const wanted = Date.UTC(year, month - 1, day, hour, minute);
+  const offsetAt = (instant: number) => {
+    const p = zonedParts(new Date(instant), timeZone);
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - instant;
+  };
+  // Two rounds settle the offset on either side of a DST change.
+  let guess = wanted - offsetAt(wanted);
+  guess = wanted - offsetAt(guess);
+  return new Date(guess);
+}

@@ -10,6 +10,7 @@ import { deriveKeys } from '../../src/crypto/master-key.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logger.js';
+import type { ClosingTransmitter } from '../../src/modules/closings/closing.service.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import type { Environment } from '../../src/shared/tenant.js';
 import { ApiClient } from './api-client.js';
@@ -27,6 +28,8 @@ export interface TestAppOptions {
   readonly masterKey?: Buffer;
   /** OPENFISKAL_SIGNING_TIMEOUT_MS (default 3000). */
   readonly signingTimeoutMs?: number;
+  /** Closing transmitters by jurisdiction (fakes of an authority). */
+  readonly closingTransmitters?: ReadonlyMap<string, ClosingTransmitter>;
 }
 
 export interface TestApp {
@@ -61,6 +64,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     clock: options.clock ?? systemClock,
     logger: createLogger(config.logLevel, options.logStream),
     ...(options.idempotencyLeaseMs === undefined ? {} : { idempotencyLeaseMs: options.idempotencyLeaseMs }),
+    ...(options.closingTransmitters === undefined ? {} : { closingTransmitters: options.closingTransmitters }),
   });
   const app = await buildApp(container);
   return {

@@ -4,10 +4,12 @@ import * as foundation from './0001-foundation.js';
 import * as fiscalCore from './0002-fiscal-core.js';
 import * as journal from './0003-journal.js';
 import * as jobsExports from './0004-jobs-exports.js';
+import * as closings from './0005-closings.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-fiscal-core': fiscalCore,
   '0003-journal': journal,
   '0004-jobs-exports': jobsExports,
+  '0005-closings': closings,
 };

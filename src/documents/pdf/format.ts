@@ -72,11 +72,17 @@ export function formatRate(rate: string, language: Language): string {
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 
-/**
- * A UTC timestamp as wall-clock time in an IANA zone, to the second: in de `'31.01.2026 14:05:09'`, in en the
- * unambiguous `'2026-01-31 14:05:09'`. Assembled from parts so that it does not depend on the runtime's locale data.
- */
-export function formatLocalDateTime(utc: string, timezone: string, language: Language): string {
+interface LocalTime {
+  year: string;
+  month: string;
+  day: string;
+  hour: string;
+  minute: string;
+  second: string;
+}
+
+/** The wall-clock fields of a UTC timestamp in an IANA zone, from en-US parts so that no locale data matters. */
+function localTime(date: Date, timezone: string): LocalTime {
   let format = dateFormats.get(timezone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -91,11 +97,47 @@ export function formatLocalDateTime(utc: string, timezone: string, language: Lan
     });
     dateFormats.set(timezone, format);
   }
-  const date = new Date(utc);
-  if (Number.isNaN(date.getTime())) throw new RangeError(`not a timestamp: ${utc}`);
   const part: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
   for (const { type, value } of format.formatToParts(date)) part[type] = value;
   const { year = '', month = '', day = '', hour = '', minute = '', second = '' } = part;
+  return { year, month, day, hour, minute, second };
+}
+
+function parseTimestamp(utc: string): Date {
+  const date = new Date(utc);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not a timestamp: ${utc}`);
+  return date;
+}
+
+/**
+ * A UTC timestamp as wall-clock time in an IANA zone, to the second: in de `'31.01.2026 14:05:09'`, in en the
+ * unambiguous `'2026-01-31 14:05:09'`. Assembled from parts so that it does not depend on the runtime's locale data.
+ */
+export function formatLocalDateTime(utc: string, timezone: string, language: Language): string {
+  const { year, month, day, hour, minute, second } = localTime(parseTimestamp(utc), timezone);
   const time = `${hour}:${minute}:${second}`;
   return language === 'de' ? `${day}.${month}.${year} ${time}` : `${year}-${month}-${day} ${time}`;
+}
+
+/**
+ * The zone's offset from UTC at that instant: `formatUtcOffset('2026-07-31T22:30:00Z', 'Europe/Berlin')` →
+ * `'UTC+02:00'`, `'UTC'` for none. Tells apart the two 02:30 of the night summer time ends.
+ */
+export function formatUtcOffset(utc: string, timezone: string): string {
+  const date = parseTimestamp(utc);
+  const local = localTime(date, timezone);
+  const wallClock = Date.UTC(
+    Number(local.year),
+    Number(local.month) - 1,
+    Number(local.day),
+    Number(local.hour),
+    Number(local.minute),
+    Number(local.second),
+  );
+  // The parts have no milliseconds; offsets are whole minutes.
+  const minutes = Math.round((wallClock - Math.floor(date.getTime() / 1000) * 1000) / 60_000);
+  if (minutes === 0) return 'UTC';
+  const sign = minutes < 0 ? '-' : '+';
+  const hours = String(Math.floor(Math.abs(minutes) / 60)).padStart(2, '0');
+  return `UTC${sign}${hours}:${String(Math.abs(minutes) % 60).padStart(2, '0')}`;
 }

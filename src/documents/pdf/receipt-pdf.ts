@@ -8,9 +8,11 @@
  * @module
  */
 import PDFDocument from 'pdfkit';
-import { create as createQrCode, type BitMatrix } from 'qrcode';
+import type { BitMatrix } from 'qrcode';
 import { registerFonts, type FontFace } from './fonts.js';
 import { formatAmount, formatLocalDateTime, formatMoney, formatQuantity, formatRate, type Language } from './format.js';
+import { drawQr, qrModules } from './qr.js';
+import { collectPdf as collect } from './collect.js';
 
 export interface ReceiptPdfAddress {
   line1: string;
@@ -283,31 +285,11 @@ class Pen {
     this.y += height;
   }
 
-  /**
-   * The QR code as vector squares rather than an embedded bitmap: sharp at any printer resolution (viewers smooth
-   * upscaled bitmaps), no PNG to encode and decode, and a few milliseconds faster. Runs of dark modules in a row
-   * become one rectangle, all filled as one path. Keeps the 4-module quiet zone above and below.
-   */
+  /** The QR code centred, with the 4-module quiet zone above and below. */
   qr(modules: BitMatrix): void {
-    const size = modules.size;
-    const module = QR_SIZE / size;
+    const module = QR_SIZE / modules.size;
     this.y += 4 * module;
-    if (this.drawing) {
-      const left = (PAGE_WIDTH - QR_SIZE) / 2;
-      for (let row = 0; row < size; row++) {
-        let col = 0;
-        while (col < size) {
-          if (modules.get(row, col) === 0) {
-            col++;
-            continue;
-          }
-          const start = col;
-          while (col < size && modules.get(row, col) !== 0) col++;
-          this.doc.rect(left + start * module, this.y + row * module, (col - start) * module, module);
-        }
-      }
-      this.doc.fill('black');
-    }
+    if (this.drawing) drawQr(this.doc, modules, (PAGE_WIDTH - QR_SIZE) / 2, this.y, QR_SIZE);
     this.y += QR_SIZE + 4 * module;
   }
 }
@@ -474,18 +456,6 @@ function layout(pen: Pen, receipt: ReceiptPdfData, qr: BitMatrix | null): number
   return pen.y + MARGIN;
 }
 
-function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-    doc.on('end', () => {
-      resolve(Buffer.concat(chunks));
-    });
-    doc.on('error', reject);
-    doc.end();
-  });
-}
-
 /**
  * Renders a receipt as a one-page PDF 80 mm wide. Identical input gives identical bytes: the document dates come
  * from the operation, and pdfkit derives the file ID from them and the font subset tags from the font order.
@@ -508,12 +478,7 @@ export async function renderReceiptPdf(receipt: ReceiptPdfData): Promise<Buffer>
   });
   registerFonts(doc);
   const qrData = receipt.fiscal?.qrData ?? null;
-  // One byte-mode segment: the data is mostly base64, and qrcode's search for an optimal mix of modes costs more
-  // than all the rest of the encoding for, at most, a rarely saved version step.
-  const qr =
-    qrData === null
-      ? null
-      : createQrCode([{ mode: 'byte', data: Buffer.from(qrData, 'utf8') }], { errorCorrectionLevel: 'M' }).modules;
+  const qr = qrData === null ? null : qrModules(qrData);
 
   const height = layout(new Pen(doc, false), receipt, qr);
   doc.addPage({

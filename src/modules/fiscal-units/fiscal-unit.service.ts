@@ -40,7 +40,7 @@ export interface JournalAppender {
     subjectId: string;
     payload: Readonly<Record<string, unknown>>;
     at: string;
-  }): Promise<unknown>;
+  }): Promise<{ readonly seq: number }>;
 }
 
 export interface FiscalUnitServiceDeps {

@@ -39,6 +39,8 @@ import { SigningDeviceError, type TseDevice } from '../fiscal-units/providers/fi
 import type { LocationService } from '../locations/location.service.js';
 import type { RegisterRow } from '../registers/register.repository.js';
 import type { RegisterService } from '../registers/register.service.js';
+import { operationTotals, type OperationFacts } from '../closings/closing-summary.js';
+import type { SummaryRecorder } from '../closings/closing-totals.js';
 import type { OperationRepository, OperationRow } from './operation.repository.js';
 import type {
   CashMovementBody,
@@ -79,6 +81,8 @@ export interface OperationServiceDeps {
     findUnit(id: string): Promise<FiscalUnitRow | undefined>;
   };
   readonly journal: JournalAppender;
+  /** The closings' running totals, added to as operations complete. */
+  readonly summary: SummaryRecorder;
   readonly signingTimeoutMs: number;
 }
 
@@ -266,14 +270,16 @@ export function createOperationService(deps: OperationServiceDeps) {
     });
   }
 
-  async function journalOperation(type: string, row: OperationRow): Promise<void> {
-    await journal.append({
+  /** Appends the operation's journal entry; returns its seq. */
+  async function journalOperation(type: string, row: OperationRow): Promise<bigint> {
+    const entry = await journal.append({
       registerId: row.register_id,
       type,
       subjectId: row.id,
       payload: { operation: presentOperation(row) },
       at: row.updated_at,
     });
+    return BigInt(entry.seq);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -426,6 +432,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       completed_at: null,
       created_at: now,
       updated_at: now,
+      final_journal_seq: null,
     };
   }
 
@@ -508,6 +515,9 @@ export function createOperationService(deps: OperationServiceDeps) {
       completed_at: changes.state === 'completed' ? toUtcString(now) : null,
       updated_at: toUtcString(now),
     };
+    // The journal entry first: its seq places the operation in the closings' periods.
+    const seq = await journalOperation(journalType, updated);
+    updated.final_journal_seq = seq;
     await repository.update(row.id, {
       state: updated.state,
       fiscal_state: updated.fiscal_state,
@@ -516,8 +526,17 @@ export function createOperationService(deps: OperationServiceDeps) {
       fiscal: updated.fiscal,
       completed_at: updated.completed_at,
       updated_at: updated.updated_at,
+      final_journal_seq: seq,
     });
-    await journalOperation(journalType, updated);
+    await deps.summary.record(
+      updated.register_id,
+      seq,
+      operationTotals({
+        type: updated.type,
+        state: updated.state,
+        data: parseJson<OperationFacts['data']>(updated.data),
+      }),
+    );
     return updated;
   }
 
@@ -630,6 +649,13 @@ export function createOperationService(deps: OperationServiceDeps) {
 
   return {
     findRow,
+
+    /** Cancels an open sale, training, refund or exchange whatever its type (closings with `cancel_open_operations`). */
+    async cancelOpen(tenant: Tenant, id: string, reason: string): Promise<Operation> {
+      const row = await findRow(tenant, id, 'any');
+      const kind = row.type === 'refund' || row.type === 'exchange' ? row.type : 'sale';
+      return cancel(tenant, id, kind, reason);
+    },
 
     async get(tenant: Tenant, id: string, kind: OperationKind): Promise<Operation> {
       return presentOperation(await findRow(tenant, id, kind));
@@ -814,7 +840,13 @@ export function createOperationService(deps: OperationServiceDeps) {
             originalId: original.id,
             reason,
           },
-          () => tseReceipt({ kind: 'void', originalType: original.type, breakdown: originalTotals.tax_breakdown }),
+          () =>
+            tseReceipt({
+              kind: 'void',
+              originalType: original.type,
+              breakdown: originalTotals.tax_breakdown,
+              payments: data.payments ?? [],
+            }),
           'operation.voided',
           async (row) => {
             await repository.update(original.id, { voided_by: row.id, updated_at: row.updated_at });

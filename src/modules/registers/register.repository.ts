@@ -6,7 +6,10 @@ import type { PageRequest } from '../../shared/pagination.js';
 
 export type RegisterRow = Selectable<RegistersTable>;
 export type RegisterChanges = Partial<
-  Pick<RegisterRow, 'label' | 'serial_number' | 'metadata' | 'state' | 'archived_at' | 'updated_at'>
+  Pick<
+    RegisterRow,
+    'label' | 'serial_number' | 'metadata' | 'state' | 'archived_at' | 'updated_at' | 'closing_schedule'
+  >
 >;
 
 export function createRegisterRepository(db: Pick<Database, 'executor'>) {
@@ -83,6 +86,11 @@ export function createRegisterRepository(db: Pick<Database, 'executor'>) {
         .returning('last_sequence_number')
         .executeTakeFirstOrThrow();
       return row.last_sequence_number;
+    },
+
+    /** For the worker, which acts for no tenant. */
+    async findById(id: string): Promise<RegisterRow | undefined> {
+      return db.executor().selectFrom('registers').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
     async update(id: string, changes: RegisterChanges): Promise<void> {

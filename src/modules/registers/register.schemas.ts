@@ -35,9 +35,26 @@ export const CreateRegisterBody = Type.Object(
 );
 export type CreateRegisterBody = Static<typeof CreateRegisterBody>;
 
+const ClosingSchedule = Type.Object(
+  {
+    daily_at: Type.String({
+      pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+      description: "HH:MM in the location's time zone.",
+      examples: ['23:30'],
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The worker closes the day at this time itself (a `daily` closing with `cancel_open_operations: true`), ' +
+      'exactly once per day; after a restart it catches up the latest missed time.',
+  },
+);
+
 export const UpdateRegisterBody = Type.Object(
   {
     label: Type.Optional(Label),
+    closing_schedule: Type.Optional(Nullable(ClosingSchedule)),
     serial_number: Type.Optional(SerialNumber),
     metadata: Type.Optional(MetadataPatch),
   },
@@ -62,6 +79,7 @@ export const Register = Type.Object(
     active_fiscal_unit: Type.Union([FiscalUnit, Type.Null()], {
       description: 'The active (or failing) fiscal unit, expanded; null before provisioning and after decommissioning.',
     }),
+    closing_schedule: Nullable(Type.Object({ daily_at: Type.String() })),
     metadata: Metadata,
     created_at: Timestamp,
     updated_at: Timestamp,

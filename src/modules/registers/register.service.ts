@@ -48,6 +48,10 @@ function present(row: RegisterRow, activeFiscalUnit: FiscalUnit | null): Registe
     currency: row.currency,
     state: row.state,
     active_fiscal_unit: activeFiscalUnit,
+    closing_schedule:
+      row.closing_schedule === null
+        ? null
+        : { daily_at: (JSON.parse(row.closing_schedule) as { daily_at: string }).daily_at },
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -123,6 +127,7 @@ export function createRegisterService(deps: RegisterServiceDeps) {
           updated_at: now,
           archived_at: null,
           last_sequence_number: 0n,
+          closing_schedule: null,
           journal_length: 0n,
         };
         await guardSerialNumber(() => repository.insert(row));
@@ -148,6 +153,9 @@ export function createRegisterService(deps: RegisterServiceDeps) {
     /** The register row, visible to the tenant (register keys see only their own), else 404. */
     findRow,
 
+    /** A register by id, for work done for no tenant (the worker) or re-reads under the register lock. */
+    findById: (id: string) => repository.findById(id),
+
     setActiveFiscalUnit: (registerId: string, fiscalUnitId: string | null, at: string) =>
       repository.setActiveFiscalUnit(registerId, fiscalUnitId, at),
 
@@ -165,6 +173,13 @@ export function createRegisterService(deps: RegisterServiceDeps) {
         if (row.state === 'archived') throw new AppError('register_archived');
         const changes: RegisterChanges = {};
         if (patch.label !== undefined) changes.label = patch.label;
+        if (patch.closing_schedule !== undefined) {
+          // When it was set: a time of day already past then is not a missed closing.
+          changes.closing_schedule =
+            patch.closing_schedule === null
+              ? null
+              : JSON.stringify({ daily_at: patch.closing_schedule.daily_at, set_at: toUtcString(clock.now()) });
+        }
         if (patch.serial_number !== undefined && patch.serial_number !== row.serial_number) {
           if (row.fiscalized_at !== null) throw new AppError('serial_number_immutable', { param: 'serial_number' });
           assertSerialNumber(row.jurisdiction as Jurisdiction, patch.serial_number);

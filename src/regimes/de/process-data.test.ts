@@ -17,11 +17,11 @@ describe('vatKeyFor', () => {
     ['0.07', 'reduced', 2],
     ['0.107', 'parking', 3],
     ['0.055', 'super_reduced', 4],
-    ['0', 'zero', 5],
-    ['0.00', 'not_taxable', 6],
-    ['0', 'exempt', 7],
-    ['0.16', 'standard', 11],
-    ['0.05', 'reduced', 12],
+    ['0', 'zero', 6],
+    ['0.00', 'not_taxable', 5],
+    ['0', 'exempt', 6],
+    ['0.16', 'standard', 21],
+    ['0.05', 'reduced', 22],
   ] as const)('maps %s (%s) to key %d', (rate, category, key) => {
     expect(vatKeyFor(rate, category)).toBe(key);
   });
@@ -127,7 +127,7 @@ describe('kassenbelegProcessData', () => {
     expect(
       kassenbelegProcessData({
         vorgangstyp: 'Beleg',
-        grossByVatKey: { 3: 107n, 4: 55n, 5: 100n, 6: 200n, 7: 300n, 11: 116n, 12: 105n },
+        grossByVatKey: { 3: 107n, 4: 55n, 5: 100n, 6: 200n, 7: 300n, 21: 116n, 22: 105n },
         payments: [{ amount: 983, kind: 'Unbar', currency: 'EUR' }],
       }),
     ).toBe('Beleg^1.16_1.05_1.07_0.55_6.00^9.83:Unbar');

@@ -12,12 +12,15 @@
  */
 
 /**
- * DSFinV-K UST_SCHLUESSEL. 1 = general rate (19 %), 2 = reduced rate (7 %), 3 = § 24(1) Nr. 3 UStG average rate
- * (10.7 %), 4 = § 24(1) Nr. 1 UStG average rate (5.5 %), 5 = 0 %, 6 = not taxable, 7 = tax-free. 11 and 12 are the
- * keys DSFinV-K gives the general (16 %) and reduced (5 %) rates in force from 2020-07-01 to 2020-12-31, so receipts
- * of that half-year can still be described.
+ * DSFinV-K UST_SCHLUESSEL (the key table of the DSFinV-K annex, as fiskaltrust's DE documentation and TWEECORE's
+ * `vatkeys.go` list it): 1 = general rate (19 %), 2 = reduced rate (7 %), 3 = § 24(1) Nr. 3 UStG average rate
+ * (10.7 %), 4 = § 24(1) Nr. 1 UStG average rate (5.5 %), 5 = not taxable ("Nicht Steuerbar"), 6 = tax-free
+ * ("Umsatzsteuerfrei"; German zero-rated supplies are tax-free), 7 = not determinable. 21 and 22 are the 16 % and
+ * 5 % rates of 2020-07-01 to 2020-12-31 once they were historical (during that half-year 1 and 2 were 16 %/5 %;
+ * the DSFinV-K export tells the two apart by date). In processData, 5–7 share the fifth amount and a historical key
+ * its base key's position, so the signed data is the same either way.
  */
-export type VatKey = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 11 | 12;
+export type VatKey = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 21 | 22;
 
 export type VatCategory = 'standard' | 'reduced' | 'super_reduced' | 'parking' | 'zero' | 'exempt' | 'not_taxable';
 
@@ -38,8 +41,8 @@ const KEY_BY_RATE_THOUSANDTHS: ReadonlyMap<bigint, VatKey> = new Map([
   [107n, 3],
   [55n, 4],
   [0n, 5],
-  [160n, 11],
-  [50n, 12],
+  [160n, 21],
+  [50n, 22],
 ]);
 
 /**
@@ -54,7 +57,7 @@ export function vatKeyFor(rate: string, category: VatCategory): VatKey {
     case 'exempt':
     case 'zero':
       if (!isZero) throw new RangeError(`A ${category} supply has the rate 0, got ${rate}`);
-      return category === 'not_taxable' ? 6 : category === 'exempt' ? 7 : 5;
+      return category === 'not_taxable' ? 5 : 6;
     case 'standard':
     case 'reduced':
     case 'super_reduced':
@@ -142,8 +145,8 @@ const BASE_CURRENCY = 'EUR';
  * Forderungsentstehung −100 → `AVTransfer^100.00_0.00_0.00_0.00_-100.00^`), as does fiskaltrust for every rate other
  * than 19/7/10.7/5.5 %. Keys 11/12 are the general and reduced rate of their period, so they share positions 1/2.
  */
-const POSITION_BY_KEY: Readonly<Record<VatKey, number>> = { 1: 0, 11: 0, 2: 1, 12: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 4 };
-const VAT_KEYS = [1, 2, 3, 4, 5, 6, 7, 11, 12] as const satisfies readonly VatKey[];
+const POSITION_BY_KEY: Readonly<Record<VatKey, number>> = { 1: 0, 21: 0, 2: 1, 22: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 4 };
+const VAT_KEYS = [1, 2, 3, 4, 5, 6, 7, 21, 22] as const satisfies readonly VatKey[];
 
 type GrossByVatKey = ReadonlyMap<VatKey, bigint> | Partial<Record<VatKey, bigint>>;
 

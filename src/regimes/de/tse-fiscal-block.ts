@@ -4,9 +4,11 @@
  * @module
  */
 import {
+  formatAmount,
   kassenbelegProcessData,
   paymentKindFor,
   PROCESS_TYPE_KASSENBELEG,
+  PROCESS_TYPE_SONSTIGER_VORGANG,
   vatKeyFor,
   type PaymentMethod,
   type ProcessDataPayment,
@@ -123,13 +125,21 @@ export type TseReceiptEvent =
       readonly payments: readonly PaymentLine[];
     }
   | { readonly kind: 'cancel'; readonly breakdown: readonly GrossLine[] }
-  | { readonly kind: 'void'; readonly originalType: string; readonly breakdown: readonly GrossLine[] };
+  | {
+      readonly kind: 'void';
+      readonly originalType: string;
+      readonly breakdown: readonly GrossLine[];
+      /** The void's payments: the original's, reversed. */
+      readonly payments: readonly PaymentLine[];
+    };
 
 /**
  * The DSFinV-K receipt of each event: a completed sale, refund or exchange is a `Beleg` (a refund's amounts
  * negative), a training sale `AVTraining`; a cancelled open operation is closed as an aborted receipt
- * (`AVBelegabbruch`) so the TSE's record stays complete; a void is an `AVBelegstorno` that negates what the
- * original signed (a refund was signed negative, so its void is positive).
+ * (`AVBelegabbruch`) so the TSE's record stays complete. A void is a new `Beleg` that negates what the original
+ * signed, payments included (a refund was signed negative, so its void is positive): DSFinV-K's `AVBelegstorno`
+ * "kann bei Systemen, die mit einer TSE abgesichert werden, nicht verwendet werden" (quoted by fiskaly and
+ * fiskaltrust); the DSFinV-K export marks it BON_STORNO. The void of a training sale is training too.
  */
 export function tseReceipt(event: TseReceiptEvent): TseReceipt {
   switch (event.kind) {
@@ -140,11 +150,11 @@ export function tseReceipt(event: TseReceiptEvent): TseReceipt {
     }
     case 'cancel':
       return { ...receiptProcess('AVBelegabbruch', event.breakdown, [], 1), documentType: 'AVBelegabbruch' };
-    case 'void':
-      return {
-        ...receiptProcess('AVBelegstorno', event.breakdown, [], event.originalType === 'refund' ? 1 : -1),
-        documentType: 'AVBelegstorno',
-      };
+    case 'void': {
+      const documentType = event.originalType === 'training' ? 'AVTraining' : 'Beleg';
+      const sign = event.originalType === 'refund' ? 1 : -1;
+      return { ...receiptProcess(documentType, event.breakdown, event.payments, sign), documentType };
+    }
   }
 }
 
@@ -220,5 +230,106 @@ export function tseLogFromEvent(event: TseEvent, transactionNumber: number): Tse
     signature: event.signature,
     processType: event.process_type,
     processData: event.process_data,
+  };
+}
+
+/** What the TSE signs for a closing: a `SonstigerVorgang` naming the closing, its number and its net gross. */
+export function tseClosingProcess(input: { closingType: string; zNumber: number; totalGross: number }): {
+  processType: string;
+  processData: string;
+} {
+  const kind = input.closingType === 'daily' ? 'Kassenabschluss' : `Abschluss-${input.closingType}`;
+  return {
+    processType: PROCESS_TYPE_SONSTIGER_VORGANG,
+    processData: `${kind}^Z_NR=${String(input.zNumber)}^UMS_BRUTTO=${formatAmount(input.totalGross)}`,
+  };
+}
+
+/**
+ * The closing's fiscal block (api.md §6, regime `tse`): the first six fields are the contract; the rest are what an
+ * auditor needs to verify the signature (both logs, the public key, the QR code of the closing's transaction).
+ * `transaction_counter` is the signature counter of the finish log, as on operations' events.
+ */
+export interface TseClosingFiscalBlock {
+  regime: 'tse';
+  z_number: number;
+  tse_serial: string;
+  signature: string;
+  transaction_counter: number;
+  dsfinvk_export_id: string | null;
+  fiscal_unit_id: string;
+  certified: boolean;
+  client_id: string;
+  transaction_number: number;
+  signature_algorithm: string;
+  time_format: string;
+  public_key: string;
+  start_event: TseEvent;
+  end_event: TseEvent;
+  verification: { qr_data: string };
+}
+
+export function tseClosingFiscalBlock(input: {
+  zNumber: number;
+  fiscalUnitId: string;
+  certified: boolean;
+  registration: TseRegistrationView;
+  start: TseLogView;
+  finish: TseLogView;
+  dsfinvkExportId: string | null;
+}): TseClosingFiscalBlock {
+  const operationBlock = tseFiscalBlock({
+    fiscalUnitId: input.fiscalUnitId,
+    certified: input.certified,
+    registration: input.registration,
+    documentNumber: null,
+    documentType: null,
+    start: input.start,
+    finish: input.finish,
+  });
+  return {
+    regime: 'tse',
+    z_number: input.zNumber,
+    tse_serial: input.registration.tse_serial,
+    signature: input.finish.signature,
+    transaction_counter: Number(input.finish.signatureCounter),
+    dsfinvk_export_id: input.dsfinvkExportId,
+    fiscal_unit_id: input.fiscalUnitId,
+    certified: input.certified,
+    client_id: input.registration.client_id,
+    transaction_number: Number(input.finish.transactionNumber),
+    signature_algorithm: input.registration.signature_algorithm,
+    time_format: input.registration.time_format,
+    public_key: input.registration.public_key,
+    start_event: tseEvent(input.start),
+    end_event: tseEvent(input.finish),
+    verification: { qr_data: operationBlock.verification.qr_data ?? '' },
+  };
+}
+
+/** The closing's TSE data as printed on the Z-report (German labels for `de`, English otherwise). */
+export function tseClosingPrintLines(
+  block: TseClosingFiscalBlock,
+  language: string,
+): { title: string; lines: Array<{ label: string; value: string }>; qrData: string } {
+  const de = language === 'de';
+  const label = (german: string, english: string) => (de ? german : english);
+  return {
+    title: label('TSE-Daten des Abschlusses', 'TSE data of the closing'),
+    lines: [
+      { label: label('TSE-Seriennummer', 'TSE serial number'), value: block.tse_serial },
+      { label: label('Kassen-Seriennummer (Client-ID)', 'Client id'), value: block.client_id },
+      { label: label('Transaktionsnummer', 'Transaction number'), value: String(block.transaction_number) },
+      { label: label('Signaturzähler', 'Signature counter'), value: String(block.transaction_counter) },
+      { label: label('Start', 'Start'), value: block.start_event.signed_at },
+      { label: label('Ende', 'End'), value: block.end_event.signed_at },
+      { label: label('Vorgangsart', 'Process type'), value: block.end_event.process_type },
+      { label: label('Vorgangsdaten', 'Process data'), value: block.end_event.process_data },
+      { label: label('Signaturalgorithmus', 'Signature algorithm'), value: block.signature_algorithm },
+      { label: label('Zeitformat', 'Time format'), value: block.time_format },
+      { label: label('Signatur', 'Signature'), value: block.signature },
+      { label: label('Öffentlicher Schlüssel', 'Public key'), value: block.public_key },
+    ],
+    qrData: block.verification.qr_data,
   };
 }
