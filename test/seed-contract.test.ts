@@ -112,8 +112,9 @@ function mismatches(value: unknown, shape: Shape, path = '$'): string[] {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path}: not an object`];
   const record = value as Record<string, unknown>;
-  if ('map' in shape)
-    {return Object.entries(record).flatMap(([key, item]) => mismatches(item, shape.map, `${path}.${key}`));}
+  if ('map' in shape) {
+    return Object.entries(record).flatMap(([key, item]) => mismatches(item, shape.map, `${path}.${key}`));
+  }
   return Object.entries(shape.object).flatMap(([key, field]) =>
     key in record ? mismatches(record[key], field, `${path}.${key}`) : [`${path}.${key}: missing`],
   );
