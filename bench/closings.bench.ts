@@ -51,10 +51,9 @@
  * The summary is printed and written to bench/results/closings.json.
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomFillSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { randomFillSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -77,40 +76,45 @@ import type { ExportSubject } from '../src/modules/exports/export-writer.js';
 import { canonicalJson } from '../src/shared/canonical-json.js';
 import { entryHash, payloadHash } from '../src/shared/hash-chain.js';
 import { isId } from '../src/shared/ids.js';
+import { httpCall, runCommand, startServer, stopServer, type ServerProcess } from '../test/helpers/process.js';
 import {
-  ROOT,
-  SERVER_ENTRY,
-  httpCall,
-  killAllChildren,
-  startServer,
-  stopServer,
-  type ServerProcess,
-} from '../test/helpers/process.js';
+  GERMAN_ADDRESS,
+  GERMAN_ORGANIZATION,
+  bearer,
+  benchEngines,
+  busyPercent,
+  call,
+  createGermanRegister,
+  createTenant,
+  describe,
+  isRecord,
+  killServers,
+  log,
+  machineTicks,
+  percent,
+  positiveInteger,
+  postgresSchema,
+  printServerLog,
+  round,
+  runBench,
+  scratchDir,
+  serverEnv,
+  serverLog,
+  setupToken,
+  sqlitePath,
+  stringField,
+  writeResults,
+  type EngineName,
+  type EngineSkipped,
+  type GermanRegister,
+  type MachineTicks,
+} from './common.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
-type EngineName = 'sqlite' | 'postgres';
-
-const RESULTS_DIR = join(ROOT, 'bench', 'results');
-const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const GERMAN_IDENTITY = { tax_number: '21/815/08150', vat_id: 'DE143454214' };
 /** Set in the environment of the export process (this file started again). */
 const EXPORT_CHILD_VARIABLE = 'BENCH_CLOSINGS_EXPORT_CHILD';
-
-function positiveInteger(names: readonly string[], fallback: number, minimum = 1): number {
-  for (const name of names) {
-    const raw = process.env[name];
-    if (raw === undefined || raw.trim() === '') continue;
-    const value = Number(raw.replace(/_/g, ''));
-    if (!Number.isSafeInteger(value) || value < minimum) {
-      process.stderr.write(`${name}=${JSON.stringify(raw)} must be a whole number ≥ ${minimum}\n`);
-      process.exit(2);
-    }
-    return value;
-  }
-  return fallback;
-}
 
 /** A setting with a per-engine override: BENCH_SQLITE_<NAME> / BENCH_POSTGRES_<NAME>, then BENCH_<NAME>. */
 function perEngine(name: string, fallback: Record<EngineName, number>, minimum: number): Record<EngineName, number> {
@@ -147,14 +151,12 @@ const ENGINES: readonly EngineName[] = (process.env.BENCH_ENGINES ?? 'sqlite,pos
   .split(',')
   .map((name) => name.trim())
   .filter((name): name is EngineName => name === 'sqlite' || name === 'postgres');
-const POSTGRES_BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_POSTGRES_URL;
 const GLOBAL_TIMEOUT_MS = positiveInteger(['BENCH_TIMEOUT_S'], 900) * 1000;
 
 const TARGETS = { dailyMs: 200, annualMs: 1000, exportRowsPerSecond: 100_000, exportRssGrowthMb: 100 } as const;
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
-const SETUP_TOKEN_LINE = /^Setup token: (ofk_setup_test_\S+)$/;
 /** One cash movement per this many operations; the rest are sales. */
 const OPERATIONS_PER_CASH_MOVEMENT = 100;
 /** Operations written per transaction while seeding. */
@@ -172,27 +174,6 @@ const CASH_MOVEMENT_BODY = { direction: 'in', kind: 'pay_in', amount: 5_000, rea
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function round(value: number, digits = 1): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
-
-function log(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
 const thousands = (value: number) => value.toLocaleString('en-US').replace(/,/g, ' ');
 
@@ -202,41 +183,12 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-/** Rejects with `message` if `promise` has not settled within `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Busy and total jiffies of all cores (/proc/stat; null elsewhere). */
-function machineTicks(): { busy: number; total: number } | null {
-  try {
-    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const values = first.trim().split(/\s+/).slice(1).map(Number);
-    const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - (values[3] ?? 0) - (values[4] ?? 0), total };
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Percent of all cores busy since `from` (anything on the machine: this bench, the server, PostgreSQL, other
  * processes), or null. Other load on the machine slows every figure here; this says how much there was.
  */
-function machineBusySince(from: { busy: number; total: number } | null): number | null {
-  const to = machineTicks();
-  if (from === null || to === null || to.total === from.total) return null;
-  return round(((to.busy - from.busy) / (to.total - from.total)) * 100, 0);
+function machineBusySince(from: MachineTicks | null): number | null {
+  return busyPercent(from, machineTicks());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -306,63 +258,12 @@ class IdFactory {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Cleanups (temporary directories, PostgreSQL schemas) run on any way out; the helpers track every spawned server
-// and kill it when this process exits.
+// Provisioning
 
-const cleanups: (() => Promise<void>)[] = [];
-
-async function runCleanups(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    await cleanup().catch((error: unknown) => process.stderr.write(`cleanup failed: ${describe(error)}\n`));
-  }
-}
-
-/** The export processes running (the helpers track the servers). */
-const exportChildren = new Set<ChildProcess>();
-
-async function abort(reason: string, code: number): Promise<never> {
-  process.stderr.write(`\n${reason}\n`);
-  killAllChildren();
-  for (const child of exportChildren) child.kill('SIGKILL');
-  await Promise.race([runCleanups(), sleep(10_000)]);
-  process.exit(code);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP
-
-/** Sends one request (its own connection) and returns the parsed body, failing unless the status is `expected`. */
-async function call(
-  port: number,
-  method: 'GET' | 'POST',
-  path: string,
-  expected: number,
-  options: { json?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Record<string, unknown>> {
-  const response = await httpCall(port, method, path, { timeoutMs: 30_000, ...options });
-  if (response.status !== expected) {
-    throw new Error(
-      `${method} ${path} answered ${response.status} (expected ${expected}): ${response.text.slice(0, 400)}`,
-    );
-  }
-  if (!isRecord(response.body)) throw new Error(`${method} ${path} did not answer a JSON object`);
-  return response.body;
-}
-
-function stringField(body: Record<string, unknown>, field: string, what: string): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value === '') throw new Error(`${what} has no ${field}: ${JSON.stringify(body)}`);
-  return value;
-}
-
-interface Till {
+/** A German register with its software TSE and its own key, by its name in the bench. */
+interface Till extends GermanRegister {
   readonly name: string;
-  readonly registerId: string;
-  readonly serialNumber: string;
-  readonly key: string;
 }
-
-const bearer = (till: Till) => ({ authorization: `Bearer ${till.key}` });
 
 interface Provisioned {
   readonly organizationId: string;
@@ -373,55 +274,12 @@ interface Provisioned {
  * A German organization with one location and one register per name, each with a software TSE, its own key, one
  * real two-line sale paid in cash and one real cash movement.
  */
-async function provision(port: number, setupToken: string, names: readonly string[]): Promise<Provisioned> {
-  const key = stringField(
-    await call(port, 'POST', '/v1/auth/bootstrap', 201, { json: { setup_token: setupToken } }),
-    'api_key',
-    'bootstrap',
-  );
-  const auth = { authorization: `Bearer ${key}` };
-  const organizationId = stringField(
-    await call(port, 'POST', '/v1/organizations', 201, {
-      json: {
-        legal_name: 'Bench Bäckerei GmbH',
-        country: 'DE',
-        fiscal_identity: GERMAN_IDENTITY,
-        address: { line1: 'Hauptstraße 1', city: 'Berlin', postal_code: '10115', country: 'DE' },
-      },
-      headers: auth,
-    }),
-    'id',
-    'organization',
-  );
-  const orgAuth = { ...auth, 'openfiskal-organization': organizationId };
-  const locationId = stringField(
-    await call(port, 'POST', `/v1/organizations/${organizationId}/locations`, 201, {
-      json: {
-        name: 'Bench store',
-        address: { line1: 'Hauptstraße 1', city: 'Berlin', postal_code: '10115', country: 'DE' },
-      },
-      headers: orgAuth,
-    }),
-    'id',
-    'location',
-  );
+async function provision(port: number, token: string, names: readonly string[]): Promise<Provisioned> {
+  const tenant = await createTenant(port, token, GERMAN_ORGANIZATION, { name: 'Bench store', address: GERMAN_ADDRESS });
   const tills: Record<string, Till> = {};
   for (const name of names) {
-    const register = await call(port, 'POST', `/v1/locations/${locationId}/registers`, 201, {
-      json: { label: `Kasse ${name}`, jurisdiction: 'DE' },
-      headers: orgAuth,
-    });
-    const registerId = stringField(register, 'id', 'register');
-    const provisioned = await call(port, 'POST', `/v1/registers/${registerId}/fiscal-units`, 201, {
-      json: { issue_register_credential: true },
-      headers: orgAuth,
-    });
-    const till: Till = {
-      name,
-      registerId,
-      serialNumber: stringField(register, 'serial_number', 'register'),
-      key: stringField(provisioned, 'register_api_key', 'fiscal unit provisioning'),
-    };
+    const till: Till = { name, ...(await createGermanRegister(port, tenant, `Kasse ${name}`)) };
+    const registerId = till.registerId;
     const started = await call(port, 'POST', `/v1/registers/${registerId}/sales`, 201, {
       json: SALE_BODY,
       headers: bearer(till),
@@ -440,7 +298,7 @@ async function provision(port: number, setupToken: string, names: readonly strin
     });
     tills[name] = till;
   }
-  return { organizationId, tills };
+  return { organizationId: tenant.organizationId, tills };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1284,37 +1142,14 @@ interface PreparedDatabase {
   readonly store: () => Promise<SeedStore>;
 }
 
-function withSearchPath(url: string, schema: string): string {
-  const separator = url.includes('?') ? '&' : '?';
-  return `${url}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-}
-
 async function prepareDatabase(engine: EngineName, dataDir: string): Promise<PreparedDatabase | { skip: string }> {
   if (engine === 'sqlite') {
-    const path = join(dataDir, 'openfiskal.db');
+    const path = sqlitePath(dataDir);
     return { url: `sqlite:${path}`, store: () => Promise.resolve(sqliteStore(path)) };
   }
-  const schema = `bc_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_BASE_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await withTimeout(admin.connect(), 5_000, 'connection timed out');
-    await admin.query(`create schema ${schema}`);
-  } catch (error) {
-    const host = URL.canParse(POSTGRES_BASE_URL) ? new URL(POSTGRES_BASE_URL).host : 'BENCH_DATABASE_URL';
-    return { skip: `PostgreSQL at ${host} is unreachable (${describe(error)})` };
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
-  cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_BASE_URL, connectionTimeoutMillis: 3_000 });
-    await client.connect();
-    try {
-      await client.query(`drop schema if exists ${schema} cascade`);
-    } finally {
-      await client.end();
-    }
-  });
-  const url = withSearchPath(POSTGRES_BASE_URL, schema);
+  const postgres = await postgresSchema('bc_');
+  if ('skip' in postgres) return postgres;
+  const { url } = postgres;
   return { url, store: () => postgresStore(url) };
 }
 
@@ -1568,41 +1403,21 @@ function subjectOf(job: ExportJob): ExportSubject {
 }
 
 /** Runs the export in a fresh process (this file, in export mode) and returns what it measured. */
-function measureExport(job: ExportJob, timeoutMs: number): Promise<ExportMeasurement> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
-      cwd: ROOT,
-      env: { ...process.env, [EXPORT_CHILD_VARIABLE]: JSON.stringify(job) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exportChildren.add(child);
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      exportChildren.delete(child);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      exportChildren.delete(child);
-      const output = Buffer.concat(stdout).toString('utf8');
-      const line = output.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || line === undefined) {
-        reject(
-          new Error(
-            `the export process ended with ${code ?? signal ?? '?'}${signal === 'SIGKILL' ? ` (timed out after ${timeoutMs / 1000} s?)` : ''}:\n` +
-              `${output.slice(-2000)}${Buffer.concat(stderr).toString('utf8').slice(-4000)}`,
-          ),
-        );
-        return;
-      }
-      resolve(JSON.parse(line.slice('RESULT '.length)) as ExportMeasurement);
-    });
-  });
+async function measureExport(job: ExportJob, timeoutMs: number): Promise<ExportMeasurement> {
+  const { code, signal, stdout, stderr } = await runCommand(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url)],
+    { ...process.env, [EXPORT_CHILD_VARIABLE]: JSON.stringify(job) },
+    timeoutMs,
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (code !== 0 || line === undefined) {
+    throw new Error(
+      `the export process ended with ${code ?? signal ?? '?'}${signal === 'SIGKILL' ? ` (timed out after ${timeoutMs / 1000} s?)` : ''}:\n` +
+        `${stdout.slice(-2000)}${stderr.slice(-4000)}`,
+    );
+  }
+  return JSON.parse(line.slice('RESULT '.length)) as ExportMeasurement;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1664,45 +1479,13 @@ interface EngineResult {
   readonly ms: number;
 }
 
-interface EngineSkipped {
-  readonly engine: EngineName;
-  readonly status: 'skipped' | 'failed';
-  readonly reason: string;
-  readonly serverLog?: readonly string[];
-}
-
-/** The server's log lines at warn or above (pino levels ≥ 40), and anything on stderr. */
-function serverLog(servers: readonly ServerProcess[]): string[] {
-  return servers.flatMap((server) => {
-    const lines = server.stdout.filter((line) => {
-      try {
-        const parsed: unknown = JSON.parse(line);
-        return isRecord(parsed) && typeof parsed.level === 'number' && parsed.level >= 40;
-      } catch {
-        return false;
-      }
-    });
-    return [...lines, ...server.stderr.map((line) => `stderr| ${line}`)];
-  });
-}
-
 async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSkipped> {
   const engineStarted = performance.now();
   const loadAverageAtStart = round(loadavg()[0] ?? 0, 2);
-  const dataDir = mkdtempSync(join(tmpdir(), `openfiskal-bench-closings-${engine}-`));
-  cleanups.push(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-    return Promise.resolve();
-  });
+  const dataDir = scratchDir(`openfiskal-bench-closings-${engine}-`);
   const database = await prepareDatabase(engine, dataDir);
   if ('skip' in database) return { engine, status: 'skipped', reason: database.skip };
-  const env: Record<string, string> = {
-    DATABASE_URL: database.url,
-    OPENFISKAL_DATA_DIR: dataDir,
-    OPENFISKAL_RATE_LIMIT: '0',
-    OPENFISKAL_JOB_POLL_MS: '60000',
-    LOG_LEVEL: 'warn',
-  };
+  const env = serverEnv(database.url, dataDir, { OPENFISKAL_JOB_POLL_MS: '60000' });
   const servers: ServerProcess[] = [];
   const problems: string[] = [];
   const problem = (line: string) => {
@@ -1715,9 +1498,9 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
     // 1. Registers, fiscal units, the real operations.
     let server = await startServer(env, { timeoutMs: START_TIMEOUT_MS });
     servers.push(server);
-    const setupToken = SETUP_TOKEN_LINE.exec(await server.waitForLine(SETUP_TOKEN_LINE, 5_000))?.[1] ?? '';
+    const token = await setupToken(server, 5_000);
     const provisionStarted = performance.now();
-    const { organizationId, tills } = await provision(server.port, setupToken, names);
+    const { organizationId, tills } = await provision(server.port, token, names);
     const provisionMs = round(performance.now() - provisionStarted, 0);
     log(
       `  [${engine}] ${names.length} registers with a software TSE, a real sale and cash movement each: ${provisionMs} ms`,
@@ -1919,10 +1702,7 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
       ms: round(performance.now() - engineStarted, 0),
     };
   } catch (error) {
-    for (const server of servers) {
-      if (server.exit() === null) server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServers(servers);
     return { engine, status: 'failed', reason: describe(error), serverLog: serverLog(servers) };
   }
 }
@@ -1931,13 +1711,6 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
 // Output
 
 const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
-const percent = (value: number | null) => (value === null ? '?' : `${value} %`);
-
-function printLog(lines: readonly string[]): void {
-  if (lines.length === 0) return;
-  log(`  server log (warn and above, stderr): ${lines.length} line(s)${lines.length > 20 ? ', first 20:' : ':'}`);
-  for (const line of lines.slice(0, 20)) log(`    ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
-}
 
 function printBlock(r: EngineResult): void {
   const e = r.export;
@@ -1967,7 +1740,7 @@ function printBlock(r: EngineResult): void {
     `  engine total               ${thousands(round(r.ms / 1000, 0))} s`,
   ];
   log(lines.join('\n'));
-  printLog(r.serverLog);
+  printServerLog(r.serverLog);
 }
 
 function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void {
@@ -1988,13 +1761,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
 }
 
 function writeJson(results: readonly (EngineResult | EngineSkipped)[], totalMs: number): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const gitignore = join(RESULTS_DIR, '.gitignore');
-  if (!existsSync(gitignore)) writeFileSync(gitignore, '*\n!.gitignore\n');
-  const path = join(RESULTS_DIR, 'closings.json');
-  const document = {
-    generated_at: new Date().toISOString(),
-    node: process.version,
+  return writeResults('closings.json', {
     total_ms: round(totalMs, 0),
     targets: TARGETS,
     settings: {
@@ -2005,18 +1772,12 @@ function writeJson(results: readonly (EngineResult | EngineSkipped)[], totalMs: 
       verify_journals: VERIFY_JOURNALS,
     },
     results,
-  };
-  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
-  return path;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  if (!existsSync(SERVER_ENTRY)) {
-    process.stderr.write(`${SERVER_ENTRY} does not exist: run npm run build first (npm run bench does)\n`);
-    return 1;
-  }
   if (ENGINES.length === 0) {
     process.stderr.write('BENCH_ENGINES names no engine (sqlite, postgres)\n');
     return 2;
@@ -2027,24 +1788,7 @@ async function main(): Promise<number> {
       `annual ${ENGINES.map((e) => `${thousands(ANNUAL_OPERATIONS[e])} (${e})`).join(' / ')}, ` +
       `export ${ENGINES.map((e) => `${thousands(EXPORT_LINES[e])} lines (${e})`).join(' / ')}, node ${process.version}`,
   );
-  const results: (EngineResult | EngineSkipped)[] = [];
-  for (const engine of ENGINES) {
-    try {
-      const result = await benchEngine(engine);
-      results.push(result);
-      if (result.status === 'ok') printBlock(result);
-      else {
-        log(`=== ${engine} ===\n  ${result.status === 'skipped' ? 'skipped' : 'FAILED'}: ${result.reason}`);
-        printLog(result.serverLog ?? []);
-      }
-    } catch (error) {
-      results.push({ engine, status: 'failed', reason: describe(error) });
-      log(`=== ${engine} ===\n  FAILED: ${describe(error)}`);
-    } finally {
-      killAllChildren();
-      await runCleanups();
-    }
-  }
+  const results = await benchEngines(ENGINES, benchEngine, printBlock);
   printSummary(results);
   const scaled = ENGINES.filter(
     (e) => ANNUAL_OPERATIONS[e] < ISSUE.annualOperations || EXPORT_LINES[e] < ISSUE.exportLines,
@@ -2083,16 +1827,5 @@ if (seedData?.seedTask !== undefined && seedData.port !== undefined) {
     },
   );
 } else {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void abort(`bench interrupted by ${signal}`, 130));
-  }
-  setTimeout(
-    () => void abort(`bench aborted: still running after ${GLOBAL_TIMEOUT_MS / 1000} s`, 1),
-    GLOBAL_TIMEOUT_MS,
-  ).unref();
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) =>
-      void abort(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 1),
-  );
+  runBench(main, { timeoutMs: GLOBAL_TIMEOUT_MS, graceMs: 10_000 });
 }

@@ -29,45 +29,49 @@
  * The summary is printed and written to bench/results/sales.json.
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { startServer, stopServer, type ServerProcess } from '../test/helpers/process.js';
 import {
-  ROOT,
-  SERVER_ENTRY,
-  httpCall,
-  killAllChildren,
-  startServer,
-  stopServer,
-  type ServerProcess,
-} from '../test/helpers/process.js';
+  GERMAN_ORGANIZATION,
+  bearer,
+  benchEngines,
+  busyPercent,
+  call,
+  createGermanRegister,
+  createTenant,
+  describe,
+  isRecord,
+  killServers,
+  log,
+  machineTicks,
+  percent,
+  positiveInteger,
+  postgresSchema,
+  printServerLog,
+  round,
+  runBench,
+  scratchDir,
+  serverEnv,
+  serverLog,
+  setupToken,
+  sleep,
+  sqlitePath,
+  table,
+  writeResults,
+  type EngineName,
+  type EngineSkipped,
+  type GermanRegister,
+  type MachineTicks,
+} from './common.js';
+import { runAutocannon } from './autocannon.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
-
-const RESULTS_DIR = join(ROOT, 'bench', 'results');
-const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const GERMAN_IDENTITY = { tax_number: '21/815/08150', vat_id: 'DE143454214' };
-
-function positiveInteger(names: readonly string[], fallback: number): number {
-  for (const name of names) {
-    const raw = process.env[name];
-    if (raw === undefined || raw.trim() === '') continue;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 1) {
-      process.stderr.write(`${name}=${JSON.stringify(raw)} must be a positive whole number\n`);
-      process.exit(2);
-    }
-    return value;
-  }
-  return fallback;
-}
 
 const SALES_S = positiveInteger(['BENCH_SECONDS', 'BENCH_DURATION'], 10);
 const HEALTHZ_S = positiveInteger(['BENCH_HEALTHZ_SECONDS'], 3);
@@ -78,12 +82,10 @@ const CONNECTIONS = REGISTERS * PER_REGISTER;
 const POOL_SIZE = process.env.BENCH_DB_POOL_SIZE === undefined ? null : positiveInteger(['BENCH_DB_POOL_SIZE'], 10);
 const WARMUP_S = 2;
 const HEALTHZ_WARMUP_S = 1;
-const POSTGRES_BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_POSTGRES_URL;
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 10_000;
-const SETUP_TOKEN_LINE = /^Setup token: (ofk_setup_test_\S+)$/;
 /** Hard limit for the whole run, so the bench never hangs: the load of both engines plus generous slack. */
 const GLOBAL_TIMEOUT_MS =
   (2 * (WARMUP_S + SALES_S + 2 * (HEALTHZ_WARMUP_S + HEALTHZ_S)) + 2 * (REQUEST_TIMEOUT_MS / 1000) + 240) * 1000;
@@ -97,96 +99,6 @@ const START_BODY = JSON.stringify({
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// Cleanups (temporary directories, PostgreSQL schemas) run on any way out; the helpers track every spawned server
-// and kill it when this process exits.
-
-const cleanups: (() => Promise<void>)[] = [];
-
-async function runCleanups(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    await cleanup().catch((error: unknown) => process.stderr.write(`cleanup failed: ${describe(error)}\n`));
-  }
-}
-
-async function abort(reason: string, code: number): Promise<never> {
-  process.stderr.write(`\n${reason}\n`);
-  killAllChildren();
-  await Promise.race([runCleanups(), sleep(5_000)]);
-  process.exit(code);
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => void abort(`bench interrupted by ${signal}`, 130));
-}
-setTimeout(
-  () => void abort(`bench aborted: still running after ${GLOBAL_TIMEOUT_MS / 1000} s`, 1),
-  GLOBAL_TIMEOUT_MS,
-).unref();
-
-// ---------------------------------------------------------------------------------------------------------------
-// Small helpers
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function round(value: number, digits = 1): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
-
-function log(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-/** Rejects with `message` if `promise` has not settled within `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Sends one setup request (its own connection) and returns the parsed body, failing unless the status is `expected`. */
-async function call(
-  port: number,
-  method: 'GET' | 'POST',
-  path: string,
-  expected: number,
-  options: { json?: unknown; headers?: Record<string, string> } = {},
-): Promise<Record<string, unknown>> {
-  const response = await httpCall(port, method, path, { ...options, timeoutMs: 30_000 });
-  if (response.status !== expected) {
-    throw new Error(
-      `${method} ${path} answered ${response.status} (expected ${expected}): ${response.text.slice(0, 400)}`,
-    );
-  }
-  if (!isRecord(response.body)) throw new Error(`${method} ${path} did not answer a JSON object`);
-  return response.body;
-}
-
-function stringField(body: Record<string, unknown>, field: string, what: string): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value === '') throw new Error(`${what} has no ${field}: ${JSON.stringify(body)}`);
-  return value;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // CPU accounting (Linux /proc; null elsewhere): the server process, and the whole machine.
 
 const CLOCK_TICKS_PER_S = 100;
@@ -196,7 +108,7 @@ interface CpuMark {
   readonly serverTicks: number | null;
   /** The server's main thread (the event loop): ns waiting on a run queue for a CPU. */
   readonly serverRunqueueNs: number | null;
-  readonly machine: { busy: number; total: number } | null;
+  readonly machine: MachineTicks | null;
   /** utime + stime of every process named `postgres` (this bench's backends, and anyone else's). */
   readonly postgresTicks: number | null;
   readonly self: NodeJS.CpuUsage;
@@ -240,18 +152,6 @@ function postgresTicks(): number | null {
       }
     }
     return ticks;
-  } catch {
-    return null;
-  }
-}
-
-function machineTicks(): { busy: number; total: number } | null {
-  try {
-    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const values = first.trim().split(/\s+/).slice(1).map(Number);
-    const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (values[3] ?? 0) + (values[4] ?? 0);
-    return { busy: total - idle, total };
   } catch {
     return null;
   }
@@ -301,10 +201,7 @@ function cpuUse(from: CpuMark, to: CpuMark): CpuUse {
       from.postgresTicks === null || to.postgresTicks === null
         ? null
         : round(((to.postgresTicks - from.postgresTicks) / CLOCK_TICKS_PER_S / seconds) * 100, 0),
-    machineBusyPercent:
-      from.machine === null || to.machine === null || to.machine.total === from.machine.total
-        ? null
-        : round(((to.machine.busy - from.machine.busy) / (to.machine.total - from.machine.total)) * 100, 0),
+    machineBusyPercent: busyPercent(from.machine, to.machine),
   };
 }
 
@@ -518,10 +415,8 @@ async function healthzLoop(connection: Connection, tally: Tally): Promise<void> 
   }
 }
 
-interface Till {
-  readonly registerId: string;
-  readonly key: string;
-}
+/** A German register with its software TSE and its own key: the till of PER_REGISTER connections. */
+type Till = GermanRegister;
 
 interface SalesLoad {
   readonly seconds: number;
@@ -569,7 +464,7 @@ async function salesLoad(
   const connections = tills.flatMap((till) =>
     Array.from({ length: PER_REGISTER }, () => ({
       till,
-      connection: new Connection(server.port, { authorization: `Bearer ${till.key}` }),
+      connection: new Connection(server.port, bearer(till)),
     })),
   );
   try {
@@ -616,23 +511,6 @@ async function healthzLoad(server: ServerProcess): Promise<HealthzLoad> {
   }
 }
 
-function runAutocannon(options: autocannon.Options, seconds: number): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(
-      () => {
-        instance.stop();
-        reject(new Error(`autocannon did not finish within ${seconds + 15} s`));
-      },
-      (seconds + 15) * 1000,
-    );
-    const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
-      clearTimeout(guard);
-      if (error !== null && error !== undefined) reject(error instanceof Error ? error : new Error(describe(error)));
-      else resolve(result);
-    });
-  });
-}
-
 /** /healthz with autocannon (as bench/register-read.bench.ts measures it), for comparison. */
 async function healthzAutocannon(port: number): Promise<HealthzLoad & { readonly client: 'autocannon' }> {
   const base: autocannon.Options = {
@@ -667,8 +545,6 @@ async function healthzAutocannon(port: number): Promise<HealthzLoad & { readonly
 // ---------------------------------------------------------------------------------------------------------------
 // The database
 
-type EngineName = 'sqlite' | 'postgres';
-
 interface PreparedDatabase {
   /** The server's DATABASE_URL. */
   readonly url: string;
@@ -676,15 +552,10 @@ interface PreparedDatabase {
   readonly query: (sql: string) => Promise<Record<string, unknown>[]>;
 }
 
-function withSearchPath(url: string, schema: string): string {
-  const separator = url.includes('?') ? '&' : '?';
-  return `${url}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-}
-
 /** Prepares the database of one engine; returns the server's DATABASE_URL and a query function, or a reason to skip. */
 async function prepareDatabase(engine: EngineName, dataDir: string): Promise<PreparedDatabase | { skip: string }> {
   if (engine === 'sqlite') {
-    const path = join(dataDir, 'openfiskal.db');
+    const path = sqlitePath(dataDir);
     return {
       url: `sqlite:${path}`,
       query: (sql) => {
@@ -697,27 +568,9 @@ async function prepareDatabase(engine: EngineName, dataDir: string): Promise<Pre
       },
     };
   }
-  const schema = `bs_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_BASE_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await withTimeout(admin.connect(), 5_000, 'connection timed out');
-    await admin.query(`create schema ${schema}`);
-  } catch (error) {
-    const host = URL.canParse(POSTGRES_BASE_URL) ? new URL(POSTGRES_BASE_URL).host : 'BENCH_DATABASE_URL';
-    return { skip: `PostgreSQL at ${host} is unreachable (${describe(error)})` };
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
-  cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_BASE_URL, connectionTimeoutMillis: 3_000 });
-    await client.connect();
-    try {
-      await client.query(`drop schema if exists ${schema} cascade`);
-    } finally {
-      await client.end();
-    }
-  });
-  const url = withSearchPath(POSTGRES_BASE_URL, schema);
+  const postgres = await postgresSchema('bs_');
+  if ('skip' in postgres) return postgres;
+  const { url } = postgres;
   return {
     url,
     query: async (sql) => {
@@ -862,7 +715,7 @@ async function verify(
   let valid = 0;
   for (const till of tills) {
     const body = await call(server.port, 'GET', `/v1/registers/${till.registerId}/journal/verify`, 200, {
-      headers: { authorization: `Bearer ${till.key}` },
+      headers: bearer(till),
     });
     if (body.valid === true) valid += 1;
     else problem(`${till.registerId}: journal/verify answered ${JSON.stringify(body)}`);
@@ -905,98 +758,28 @@ interface EngineResult {
   readonly shutdownMs: number;
 }
 
-interface EngineSkipped {
-  readonly engine: EngineName;
-  readonly status: 'skipped' | 'failed';
-  readonly reason: string;
-  readonly serverLog?: readonly string[];
-}
-
 /** A platform, a German organization with one location, and REGISTERS registers each with a software TSE. */
-async function createTills(port: number, setupToken: string): Promise<Till[]> {
-  const key = stringField(
-    await call(port, 'POST', '/v1/auth/bootstrap', 201, { json: { setup_token: setupToken } }),
-    'api_key',
-    'bootstrap',
-  );
-  const auth = { authorization: `Bearer ${key}` };
-  const organizationId = stringField(
-    await call(port, 'POST', '/v1/organizations', 201, {
-      json: {
-        legal_name: 'Bench Bäckerei GmbH',
-        country: 'DE',
-        fiscal_identity: GERMAN_IDENTITY,
-        address: { line1: 'Hauptstraße 1', city: 'Berlin', postal_code: '10115', country: 'DE' },
-      },
-      headers: auth,
-    }),
-    'id',
-    'organization',
-  );
-  const orgAuth = { ...auth, 'openfiskal-organization': organizationId };
-  const locationId = stringField(
-    await call(port, 'POST', `/v1/organizations/${organizationId}/locations`, 201, {
-      json: { name: 'Bench store' },
-      headers: orgAuth,
-    }),
-    'id',
-    'location',
-  );
+async function createTills(port: number, token: string): Promise<Till[]> {
+  const tenant = await createTenant(port, token, GERMAN_ORGANIZATION, { name: 'Bench store' });
   const tills: Till[] = [];
-  for (let i = 1; i <= REGISTERS; i += 1) {
-    const registerId = stringField(
-      await call(port, 'POST', `/v1/locations/${locationId}/registers`, 201, {
-        json: { label: `Kasse ${i}`, jurisdiction: 'DE' },
-        headers: orgAuth,
-      }),
-      'id',
-      'register',
-    );
-    const provisioned = await call(port, 'POST', `/v1/registers/${registerId}/fiscal-units`, 201, {
-      json: { issue_register_credential: true },
-      headers: orgAuth,
-    });
-    tills.push({ registerId, key: stringField(provisioned, 'register_api_key', 'fiscal unit provisioning') });
-  }
+  for (let i = 1; i <= REGISTERS; i += 1) tills.push(await createGermanRegister(port, tenant, `Kasse ${i}`));
   return tills;
-}
-
-/** The server's log lines at warn or above (pino levels ≥ 40), and anything on stderr. */
-function serverLog(server: ServerProcess): string[] {
-  const lines = server.stdout.filter((line) => {
-    try {
-      const parsed: unknown = JSON.parse(line);
-      return isRecord(parsed) && typeof parsed.level === 'number' && parsed.level >= 40;
-    } catch {
-      return false;
-    }
-  });
-  return [...lines, ...server.stderr.map((line) => `stderr| ${line}`)];
 }
 
 const ratioOf = (salesPerSecond: number, healthzPerSecond: number): number =>
   healthzPerSecond === 0 ? 0 : round((2 * salesPerSecond) / healthzPerSecond, 4);
 
 async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSkipped> {
-  const dataDir = mkdtempSync(join(tmpdir(), `openfiskal-bench-sales-${engine}-`));
-  cleanups.push(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-    return Promise.resolve();
-  });
+  const dataDir = scratchDir(`openfiskal-bench-sales-${engine}-`);
   const database = await prepareDatabase(engine, dataDir);
   if ('skip' in database) return { engine, status: 'skipped', reason: database.skip };
-  const env: Record<string, string> = {
-    DATABASE_URL: database.url,
-    OPENFISKAL_DATA_DIR: dataDir,
-    OPENFISKAL_RATE_LIMIT: '0',
-    LOG_LEVEL: 'warn',
-  };
+  const env = serverEnv(database.url, dataDir);
   if (POOL_SIZE !== null) env.OPENFISKAL_DB_POOL_SIZE = String(POOL_SIZE);
   const server = await startServer(env, { timeoutMs: START_TIMEOUT_MS });
   try {
-    const setupToken = SETUP_TOKEN_LINE.exec(await server.waitForLine(SETUP_TOKEN_LINE, 2_000))?.[1] ?? '';
+    const token = await setupToken(server, 2_000);
     const setupStarted = performance.now();
-    const tills = await createTills(server.port, setupToken);
+    const tills = await createTills(server.port, token);
     const setupMs = performance.now() - setupStarted;
     log(`  [${engine}] ${tills.length} registers with a software TSE in ${round(setupMs, 0)} ms`);
 
@@ -1023,13 +806,12 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
       ratio: ratioOf(load.salesPerSecond, healthzAc.requestsPerSecond),
       ratioSameClient: ratioOf(load.salesPerSecond, healthz.requestsPerSecond),
       verification,
-      serverLog: serverLog(server),
+      serverLog: serverLog([server]),
       shutdownMs: round(exit.ms, 0),
     };
   } catch (error) {
-    if (server.exit() === null) server.child.kill('SIGKILL');
-    await server.exited;
-    return { engine, status: 'failed', reason: describe(error), serverLog: serverLog(server) };
+    await killServers([server]);
+    return { engine, status: 'failed', reason: describe(error), serverLog: serverLog([server]) };
   }
 }
 
@@ -1038,13 +820,6 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
 
 const latency = (l: LatencySummary) =>
   `p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (avg ${l.average} ms, n ${l.count})`;
-const percent = (value: number | null) => (value === null ? '?' : `${value} %`);
-
-function printLog(lines: readonly string[]): void {
-  if (lines.length === 0) return;
-  log(`  server log (warn and above, stderr): ${lines.length} line(s)${lines.length > 20 ? ', first 20:' : ':'}`);
-  for (const line of lines.slice(0, 20)) log(`    ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
-}
 
 function printBlock(result: EngineResult): void {
   const s = result.sales;
@@ -1071,7 +846,7 @@ function printBlock(result: EngineResult): void {
     `  graceful shutdown          ${result.shutdownMs} ms`,
   ];
   log(lines.join('\n'));
-  printLog(result.serverLog);
+  printServerLog(result.serverLog);
 }
 
 function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void {
@@ -1121,23 +896,12 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
         ].map(String)
       : [r.engine, `${r.status}: ${r.reason.split('\n')[0] ?? ''}`],
   );
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.filter((row) => row.length > 2).map((row) => (row[i] ?? '').length)),
-  );
-  const format = (row: readonly string[]) =>
-    row.length === header.length ? row.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  ') : row.join('  ');
   log(`\n=== sales summary (${REGISTERS} registers × ${PER_REGISTER} connections, ${SALES_S} s, latency in ms) ===`);
-  log(`${format(header)}\n${rows.map(format).join('\n')}`);
+  log(table(header, rows));
 }
 
 function writeJson(results: readonly (EngineResult | EngineSkipped)[]): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const gitignore = join(RESULTS_DIR, '.gitignore');
-  if (!existsSync(gitignore)) writeFileSync(gitignore, '*\n!.gitignore\n');
-  const path = join(RESULTS_DIR, 'sales.json');
-  const document = {
-    generated_at: new Date().toISOString(),
-    node: process.version,
+  return writeResults('sales.json', {
     settings: {
       sales_s: SALES_S,
       warmup_s: WARMUP_S,
@@ -1148,40 +912,17 @@ function writeJson(results: readonly (EngineResult | EngineSkipped)[]): string {
       db_pool_size: POOL_SIZE ?? 'server default',
     },
     results,
-  };
-  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
-  return path;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  if (!existsSync(SERVER_ENTRY)) {
-    process.stderr.write(`${SERVER_ENTRY} does not exist: run npm run build first (npm run bench does)\n`);
-    return 1;
-  }
   log(
     `OpenFiskal sales bench: ${REGISTERS} DE registers × ${PER_REGISTER} keep-alive connections, ` +
       `${WARMUP_S} s warm-up + ${SALES_S} s, node ${process.version}`,
   );
-  const results: (EngineResult | EngineSkipped)[] = [];
-  for (const engine of ['sqlite', 'postgres'] as const) {
-    try {
-      const result = await benchEngine(engine);
-      results.push(result);
-      if (result.status === 'ok') printBlock(result);
-      else {
-        log(`=== ${engine} ===\n  ${result.status === 'skipped' ? 'skipped' : 'FAILED'}: ${result.reason}`);
-        printLog(result.serverLog ?? []);
-      }
-    } catch (error) {
-      results.push({ engine, status: 'failed', reason: describe(error) });
-      log(`=== ${engine} ===\n  FAILED: ${describe(error)}`);
-    } finally {
-      killAllChildren();
-      await runCleanups();
-    }
-  }
+  const results = await benchEngines(['sqlite', 'postgres'], benchEngine, printBlock);
   printSummary(results);
   if (results.some((r) => r.status === 'skipped')) {
     log('note: PostgreSQL was skipped (unreachable), so only SQLite was measured.');
@@ -1190,8 +931,4 @@ async function main(): Promise<number> {
   return results.some((r) => r.status === 'failed' || (r.status === 'ok' && !r.verification.ok)) ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) =>
-    void abort(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 1),
-);
+runBench(main, { timeoutMs: GLOBAL_TIMEOUT_MS, graceMs: 5_000 });
