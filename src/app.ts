@@ -3,6 +3,7 @@
  * registered after them), then one route plugin per resource.
  * @module
  */
+import { createServer } from 'node:http';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Container } from './container.js';
@@ -14,8 +15,10 @@ import { jsonBodyPlugin, MAX_BODY_BYTES } from './http/json-body.plugin.js';
 import { metricsPlugin } from './http/metrics.plugin.js';
 import { openApiPlugin } from './http/openapi.plugin.js';
 import { rateLimitPlugin } from './http/rate-limit.plugin.js';
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { newRequestId } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
+import { securityHeadersPlugin } from './http/security-headers.plugin.js';
 import { buildCachedSerializer, createCachedValidatorCompiler } from './http/compilers.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
 import { cashDrawerOpeningRoutes } from './modules/cash-drawer-openings/cash-drawer-opening.routes.js';
@@ -37,9 +40,21 @@ export async function buildApp(container: Container) {
     requestIdHeader: false,
     logController: new RequestLogController(),
     bodyLimit: MAX_BODY_BYTES,
+    // Slow clients (slowloris) cannot hold a connection: the whole request must arrive within the timeout. Node
+    // checks it every `connectionsCheckingInterval` (30 s by default), so check often enough to keep it.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: container.config.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, Math.ceil(container.config.requestTimeoutMs / 2)),
+        },
+        handler,
+      ),
     // While draining on shutdown, requests already on open connections are still served normally.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    frameworkErrors,
+    clientErrorHandler,
     schemaController: { compilersFactory: { buildSerializer: buildCachedSerializer } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -51,6 +66,7 @@ export async function buildApp(container: Container) {
 
   // Plugins that watch route registration (onRoute) come first, so that they see every route: default-deny
   // access rules, the idempotency wrapper of POST/PATCH handlers, and the OpenAPI collector.
+  await app.register(securityHeadersPlugin);
   await app.register(errorHandlerPlugin);
   await app.register(drainPlugin);
   await app.register(jsonBodyPlugin);

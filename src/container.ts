@@ -151,6 +151,7 @@ export function createContainer(ports: ContainerPorts) {
     journal,
     summary: closingTotals,
     signingTimeoutMs: config.signingTimeoutMs,
+    maxOpenOperations: config.maxOpenOperations,
   });
   const cashDrawerOpenings = createCashDrawerOpeningService({
     repository: createCashDrawerOpeningRepository(database),

@@ -29,7 +29,7 @@ describe(loadConfig.name, () => {
         masterKey: null,
         idempotencyTtlHours: 24,
         setupTokenTtlHours: 168,
-        rateLimitPerSecond: 1000,
+        rateLimitPerSecond: 500,
         databasePoolSize: 10,
         shutdownGraceMs: 10_000,
         signingTimeoutMs: 3000,
@@ -37,6 +37,8 @@ describe(loadConfig.name, () => {
         jobPollMs: 250,
         jobConcurrency: 2,
         closingScheduleCheckMs: 30_000,
+        maxOpenOperations: 1000,
+        requestTimeoutMs: 30_000,
       });
     });
 
@@ -68,6 +70,8 @@ describe(loadConfig.name, () => {
           OPENFISKAL_DB_POOL_SIZE: '25',
           OPENFISKAL_SHUTDOWN_GRACE_MS: '0',
           OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS: '5000',
+          OPENFISKAL_MAX_OPEN_OPERATIONS: '20',
+          OPENFISKAL_REQUEST_TIMEOUT_MS: '5000',
         },
         CWD,
       );
@@ -89,6 +93,8 @@ describe(loadConfig.name, () => {
         jobPollMs: 250,
         jobConcurrency: 2,
         closingScheduleCheckMs: 5000,
+        maxOpenOperations: 20,
+        requestTimeoutMs: 5000,
       });
     });
 

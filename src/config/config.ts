@@ -36,6 +36,10 @@ export interface Config {
   readonly jobConcurrency: number;
   /** How often the worker looks for registers whose scheduled daily closing is due. */
   readonly closingScheduleCheckMs: number;
+  /** Open sales, refunds and exchanges a register may have at once; one more is refused. */
+  readonly maxOpenOperations: number;
+  /** A client must have sent its whole request (headers and body) within this time, else 408 and the socket closes. */
+  readonly requestTimeoutMs: number;
 }
 
 /** One entry per documented variable: the README's configuration table is checked against this list in a test. */
@@ -57,6 +61,8 @@ export const CONFIG_VARIABLES = [
   'OPENFISKAL_JOB_POLL_MS',
   'OPENFISKAL_JOB_CONCURRENCY',
   'OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS',
+  'OPENFISKAL_MAX_OPEN_OPERATIONS',
+  'OPENFISKAL_REQUEST_TIMEOUT_MS',
 ] as const;
 
 export class ConfigError extends Error {
@@ -115,7 +121,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     // The contract promises at least 24 hours of replay.
     idempotencyTtlHours: integer('OPENFISKAL_IDEMPOTENCY_TTL_HOURS', 24, 24, 24 * 365),
     setupTokenTtlHours: integer('OPENFISKAL_SETUP_TOKEN_TTL_HOURS', 24 * 7, 1, 24 * 365),
-    rateLimitPerSecond: integer('OPENFISKAL_RATE_LIMIT', 1000, 0, 1_000_000),
+    rateLimitPerSecond: integer('OPENFISKAL_RATE_LIMIT', 500, 0, 1_000_000),
     databasePoolSize: integer('OPENFISKAL_DB_POOL_SIZE', 10, 1, 1000),
     shutdownGraceMs: integer('OPENFISKAL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     signingTimeoutMs: integer('OPENFISKAL_SIGNING_TIMEOUT_MS', 3000, 50, 120_000),
@@ -123,6 +129,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     jobPollMs: integer('OPENFISKAL_JOB_POLL_MS', 250, 10, 60_000),
     jobConcurrency: integer('OPENFISKAL_JOB_CONCURRENCY', 2, 1, 16),
     closingScheduleCheckMs: integer('OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS', 30_000, 100, 3_600_000),
+    maxOpenOperations: integer('OPENFISKAL_MAX_OPEN_OPERATIONS', 1000, 1, 1_000_000),
+    requestTimeoutMs: integer('OPENFISKAL_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

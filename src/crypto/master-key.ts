@@ -4,7 +4,7 @@
  * @module
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SECRETS_FILE_NAME = 'secrets.json';
@@ -27,6 +27,9 @@ export class SecretsFileError extends Error {}
  * file (mode 0600) on first use. Refuses a secrets file that other users can read.
  */
 export function loadOrCreateMasterKey(dataDir: string, configured: Buffer | null): Buffer {
+  // The data directory holds the database, its WAL and the export files: only this user may enter it, also when
+  // it existed before (a mounted volume, a directory made by hand under umask 022).
+  if (existsSync(dataDir) && (statSync(dataDir).mode & 0o077) !== 0) chmodSync(dataDir, 0o700);
   if (configured !== null) return configured;
   const path = join(dataDir, SECRETS_FILE_NAME);
   if (!existsSync(path)) {

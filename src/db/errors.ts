@@ -18,9 +18,13 @@ export function isUniqueViolation(error: unknown): boolean {
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
-  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ETIMEDOUT', // also a PostgreSQL statement that got no answer (dialects/postgres.ts)
   'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
   'ENOTFOUND',
+  'EAI_AGAIN',
   'EPIPE',
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
@@ -44,7 +48,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_IOERR')) return true;
   }
   if (error instanceof Error) {
-    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed|database connection is not open/i.test(
+    return /Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout|is not queryable|Cannot use a pool after calling end|driver has already been destroyed|database connection is not open/i.test(
       error.message,
     );
   }

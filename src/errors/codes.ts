@@ -91,6 +91,16 @@ export const ERROR_CATALOGUE = {
     'A closing of this register is pending.',
     'A second closing while one is pending or failed (retry the failed one first).',
   ),
+  request_timeout: define(
+    408,
+    'The request did not arrive in time.',
+    'A client that did not send its whole request within OPENFISKAL_REQUEST_TIMEOUT_MS; the connection is closed.',
+  ),
+  too_many_open_operations: define(
+    409,
+    'The register has too many open operations.',
+    'Starting a sale, refund or exchange while the register already has OPENFISKAL_MAX_OPEN_OPERATIONS open.',
+  ),
   closing_not_failed: define(409, 'Only a failed closing can be retried.', 'Retrying a pending or completed closing.'),
   already_voided: define(409, 'The operation is already voided.', 'A second void of the same operation.'),
   export_not_ready: define(

@@ -58,21 +58,33 @@ export function addHours(date: Date, hours: number): Date {
   return new Date(date.getTime() + hours * 3_600_000);
 }
 
+// Building an Intl formatter costs far more than using one; a process sees few time zones, so keep one per zone.
+const ZONED_FORMATS = new Map<string, Intl.DateTimeFormat>();
+
+function zonedFormat(timeZone: string): Intl.DateTimeFormat {
+  let format = ZONED_FORMATS.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    ZONED_FORMATS.set(timeZone, format);
+  }
+  return format;
+}
+
 /** The wall-clock fields of `date` in an IANA time zone. */
 export function zonedParts(
   date: Date,
   timeZone: string,
 ): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(date);
+  const parts = zonedFormat(timeZone).formatToParts(date);
   const field = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
   return {
     year: field('year'),

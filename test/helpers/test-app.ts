@@ -28,6 +28,10 @@ export interface TestAppOptions {
   readonly masterKey?: Buffer;
   /** OPENFISKAL_SIGNING_TIMEOUT_MS (default 3000). */
   readonly signingTimeoutMs?: number;
+  /** OPENFISKAL_REQUEST_TIMEOUT_MS (default: the server's). */
+  readonly requestTimeoutMs?: number;
+  /** OPENFISKAL_MAX_OPEN_OPERATIONS (default: the server's). */
+  readonly maxOpenOperations?: number;
   /** Closing transmitters by jurisdiction (fakes of an authority). */
   readonly closingTransmitters?: ReadonlyMap<string, ClosingTransmitter>;
 }
@@ -53,6 +57,12 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     OPENFISKAL_RATE_LIMIT: String(options.rateLimitPerSecond ?? 0),
     LOG_LEVEL: options.logStream === undefined ? 'silent' : 'info',
     OPENFISKAL_SIGNING_TIMEOUT_MS: String(options.signingTimeoutMs ?? 3000),
+    ...(options.requestTimeoutMs === undefined
+      ? {}
+      : { OPENFISKAL_REQUEST_TIMEOUT_MS: String(options.requestTimeoutMs) }),
+    ...(options.maxOpenOperations === undefined
+      ? {}
+      : { OPENFISKAL_MAX_OPEN_OPERATIONS: String(options.maxOpenOperations) }),
   });
   const database = createDatabase(config.database, { poolSize: 20 });
   await migrateToLatest(database);

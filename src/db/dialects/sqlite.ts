@@ -4,12 +4,12 @@
  *
  * Kysely's own SQLite driver begins transactions with a plain BEGIN, which takes the write lock only at the first
  * write and can then fail with SQLITE_BUSY when another process got there first; ours uses BEGIN IMMEDIATE. It also
- * keeps prepared statements instead of preparing every query again.
+ * keeps prepared statements instead of preparing every query again, and commits in groups (see SqliteDriver).
  * @module
  */
 import BetterSqlite3 from 'better-sqlite3';
+import type { CompiledQuery } from 'kysely';
 import {
-  CompiledQuery,
   SqliteAdapter,
   SqliteIntrospector,
   SqliteQueryCompiler,
@@ -90,52 +90,223 @@ class SqliteConnection implements DatabaseConnection {
   }
 }
 
-/** The one connection is shared; a mutex hands it to one query or transaction at a time. */
+/** A connection handle per acquisition: whether it is in a unit of work decides where its queries go. */
+class SqliteHandle implements DatabaseConnection {
+  /** Set while this handle holds the write lock; calling it hands the lock on. */
+  unlock: (() => void) | null = null;
+  inUnit = false;
+
+  constructor(readonly driver: SqliteDriver) {}
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return this.driver.execute<R>(this, compiledQuery);
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    await Promise.resolve();
+    throw new Error('streamQuery is not supported by this driver');
+  }
+}
+
+const SELECT = /^\s*select\b/i;
+const NO_TRANSACTION = /^\s*(vacuum|pragma)\b/i;
+
+/**
+ * One writer connection, handed by a lock to one unit of work at a time, and **group commit**: units of work do not
+ * commit one by one (each COMMIT is an fsync under synchronous=FULL, and better-sqlite3 blocks the event loop for
+ * it). The first unit opens a batch transaction (BEGIN IMMEDIATE); every unit runs in a SAVEPOINT of it, so a unit
+ * that fails rolls back alone; a unit that succeeds releases its savepoint, hands the lock to the next waiting unit
+ * and waits for the batch. When the units queued before it are done, one COMMIT makes the whole batch durable and
+ * every waiting unit's commit returns — so a caller still answers only once its event is on disk, and a failed
+ * COMMIT fails every unit of the batch (none of them was answered yet).
+ *
+ * Reads outside a unit of work (auth, GETs) go to a second, read-only connection: they never wait for the lock and
+ * never see a batch that is not durable yet.
+ */
 class SqliteDriver implements Driver {
   readonly #db: BetterSqlite3.Database;
-  readonly #connection: SqliteConnection;
+  readonly #writer: SqliteConnection;
+  readonly #readerDb: BetterSqlite3.Database | null;
+  readonly #reader: SqliteConnection | null;
   #queue: Promise<void> = Promise.resolve();
-  #release: (() => void) | null = null;
+  #batchOpen = false;
+  #flushQueued = false;
+  #batchWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
 
   constructor(db: BetterSqlite3.Database) {
     this.#db = db;
-    this.#connection = new SqliteConnection(db);
+    this.#writer = new SqliteConnection(db);
+    this.#readerDb = db.memory ? null : openReader(db.name);
+    this.#reader = this.#readerDb === null ? null : new SqliteConnection(this.#readerDb);
   }
 
   async init(): Promise<void> {}
 
-  async acquireConnection(): Promise<DatabaseConnection> {
+  acquireConnection(): Promise<DatabaseConnection> {
+    return Promise.resolve(new SqliteHandle(this));
+  }
+
+  /** Waits for the write lock; resolves with the function that hands it on. */
+  #lock(): Promise<() => void> {
     const previous = this.#queue;
     let release!: () => void;
     this.#queue = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await previous;
-    this.#release = release;
-    return this.#connection;
+    return previous.then(() => release);
+  }
+
+  async #beginUnit(handle: SqliteHandle): Promise<void> {
+    handle.unlock = await this.#lock();
+    try {
+      if (!this.#batchOpen) {
+        this.#db.exec('begin immediate');
+        this.#batchOpen = true;
+      }
+      this.#db.exec('savepoint unit');
+      handle.inUnit = true;
+    } catch (error) {
+      this.#handOn(handle);
+      throw error;
+    }
+  }
+
+  /** Keeps the unit's work in the batch, lets the next unit run, and waits until the batch is on disk. */
+  async #commitUnit(handle: SqliteHandle): Promise<void> {
+    this.#db.exec('release unit');
+    handle.inUnit = false;
+    const durable = new Promise<void>((resolve, reject) => {
+      this.#batchWaiters.push({ resolve, reject });
+    });
+    this.#scheduleFlush();
+    this.#handOn(handle);
+    await durable;
+  }
+
+  #rollbackUnit(handle: SqliteHandle): void {
+    try {
+      this.#db.exec('rollback to unit');
+      this.#db.exec('release unit');
+    } finally {
+      handle.inUnit = false;
+      // The batch must not stay open (holding SQLite's write lock) when no unit is left to commit it.
+      this.#scheduleFlush();
+      this.#handOn(handle);
+    }
+  }
+
+  #handOn(handle: SqliteHandle): void {
+    const unlock = handle.unlock;
+    handle.unlock = null;
+    unlock?.();
+  }
+
+  /** Queues one COMMIT behind the units already waiting for the lock, so that they join this batch. */
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    void this.#lock().then((unlock) => {
+      this.#flushQueued = false;
+      try {
+        this.#commitBatch();
+      } finally {
+        unlock();
+      }
+    });
+  }
+
+  /** COMMITs the open batch (with the lock held) and settles its units: all durable, or all failed. */
+  #commitBatch(): void {
+    const waiters = this.#batchWaiters;
+    this.#batchWaiters = [];
+    try {
+      if (this.#batchOpen) this.#db.exec('commit');
+      this.#batchOpen = false;
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      this.#batchOpen = false;
+      try {
+        if (this.#db.inTransaction) this.#db.exec('rollback');
+      } catch {
+        // The COMMIT's own error is what the units must see.
+      }
+      for (const waiter of waiters) waiter.reject(error);
+    }
+  }
+
+  /** Statements SQLite refuses inside a transaction (VACUUM, PRAGMA): run alone, after the batch is committed. */
+  async #outsideTransaction<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const unlock = await this.#lock();
+    try {
+      this.#commitBatch();
+      return await this.#writer.executeQuery<R>(query);
+    } finally {
+      unlock();
+    }
+  }
+
+  async execute<R>(handle: SqliteHandle, query: CompiledQuery): Promise<QueryResult<R>> {
+    if (handle.inUnit) return this.#writer.executeQuery<R>(query);
+    if (this.#reader !== null && SELECT.test(query.sql)) return this.#reader.executeQuery<R>(query);
+    if (NO_TRANSACTION.test(query.sql)) return this.#outsideTransaction<R>(query);
+    // A write outside a unit of work is a unit of its own (and waits for its batch like any other).
+    await this.#beginUnit(handle);
+    let result: QueryResult<R>;
+    try {
+      result = await this.#writer.executeQuery<R>(query);
+    } catch (error) {
+      this.#rollbackUnit(handle);
+      throw error;
+    }
+    await this.#commitUnit(handle);
+    return result;
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await this.#beginUnit(handleOf(connection));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    await this.#commitUnit(handleOf(connection));
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
-  }
-
-  releaseConnection(): Promise<void> {
-    const release = this.#release;
-    this.#release = null;
-    release?.();
+    this.#rollbackUnit(handleOf(connection));
     return Promise.resolve();
   }
 
-  destroy(): Promise<void> {
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    // Normally handed on already; a handle that still holds the lock (an error between begin and commit) frees it.
+    const handle = handleOf(connection);
+    if (handle.inUnit) this.#rollbackUnit(handle);
+    else this.#handOn(handle);
+    return Promise.resolve();
+  }
+
+  async destroy(): Promise<void> {
+    // Let a pending batch commit before closing.
+    const unlock = await this.#lock();
+    try {
+      this.#commitBatch();
+    } finally {
+      unlock();
+    }
+    this.#readerDb?.close();
     this.#db.close();
-    return Promise.resolve();
   }
+}
+
+/** Kysely hands back the connections this driver acquired: always handles. */
+function handleOf(connection: DatabaseConnection): SqliteHandle {
+  if (!(connection instanceof SqliteHandle)) throw new Error('not a connection of this driver');
+  return connection;
+}
+
+/** A read-only connection to the same file: it sees committed data only (WAL snapshot). */
+function openReader(path: string): BetterSqlite3.Database {
+  const reader = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  reader.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  reader.defaultSafeIntegers(true);
+  return reader;
 }

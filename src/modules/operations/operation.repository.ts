@@ -50,6 +50,18 @@ export function createOperationRepository(db: Pick<Database, 'executor'>) {
       return applyPage(query, 'operations', page).execute();
     },
 
+    /** How many sales, refunds and exchanges of the register are open (uses the (register, state) index). */
+    async countOpen(registerId: string): Promise<number> {
+      const row = await db
+        .executor()
+        .selectFrom('operations')
+        .select((eb) => eb.fn.countAll<bigint | number | string>().as('count'))
+        .where('register_id', '=', registerId)
+        .where('state', '=', 'open')
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
+    },
+
     /** Refunds and exchanges of an original that are not cancelled (they hold or have given back its lines). */
     async listReturnsOf(originalId: string): Promise<OperationRow[]> {
       return db

@@ -27,7 +27,7 @@ import { isId, newId } from '../../shared/ids.js';
 import { mergeMetadata } from '../../shared/metadata.js';
 import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
 import type { Tenant } from '../../shared/tenant.js';
-import { toUtcString } from '../../shared/time.js';
+import { businessDate as sharedBusinessDate, toUtcString } from '../../shared/time.js';
 import {
   deviceFailure,
   withTimeout,
@@ -84,6 +84,8 @@ export interface OperationServiceDeps {
   /** The closings' running totals, added to as operations complete. */
   readonly summary: SummaryRecorder;
   readonly signingTimeoutMs: number;
+  /** Open sales, refunds and exchanges a register may have at once. */
+  readonly maxOpenOperations: number;
 }
 
 /** The path family a request came through; `/v1/sales/…` also serves training sales. */
@@ -158,7 +160,7 @@ export function presentOperation(row: OperationRow): Operation {
 
 /** `YYYY-MM-DD` of `date` in the IANA time zone: the business day tax rates are chosen by. */
 function businessDay(date: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+  return sharedBusinessDate(date, timeZone);
 }
 
 function toAppError(error: unknown): unknown {
@@ -366,6 +368,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           alreadyRefundedQuantity: returned.get(item.original.id) ?? 0,
         })),
         newLineId,
+        path,
       ),
     );
   }
@@ -373,7 +376,10 @@ export function createOperationService(deps: OperationServiceDeps) {
   /** The original of a refund, exchange or void: a completed operation of the organization, not voided. */
   async function originalFor(tenant: Tenant, id: string, allowed: readonly OperationType[]): Promise<OperationRow> {
     const row = isId('op', id) ? await repository.find(tenant.organizationId, id) : undefined;
-    if (row === undefined) throw notFound('operation', id);
+    // A register key sees only its own register's operations (api.md §1.2).
+    if (row === undefined || (tenant.registerId !== null && tenant.registerId !== row.register_id)) {
+      throw notFound('operation', id);
+    }
     const locked = (await repository.findForUpdate(row.id)) ?? row;
     if (!allowed.includes(locked.type)) {
       throw new AppError('validation_error', {
@@ -439,6 +445,15 @@ export function createOperationService(deps: OperationServiceDeps) {
   /** Opens an operation: sequence number, signed TSE start, row, journal entry. */
   async function open(tenant: Tenant, input: NewOperation): Promise<OperationRow> {
     await registers.lock(input.register.id);
+    // Voids and cash movements open and finish in one transaction; only the others stay open.
+    if (input.type !== 'void' && input.type !== 'cash_movement') {
+      const openCount = await repository.countOpen(input.register.id);
+      if (openCount >= deps.maxOpenOperations) {
+        throw new AppError('too_many_open_operations', {
+          message: `The register has ${String(openCount)} open operations; complete or cancel some first.`,
+        });
+      }
+    }
     const context = await fiscalUnitOf(input.register);
     const sequence = await registers.nextSequenceNumber(input.register.id);
     const id = newId('op');
@@ -804,6 +819,13 @@ export function createOperationService(deps: OperationServiceDeps) {
           'exchange',
           'training',
         ]);
+        if (original.register_id !== register.id) {
+          // A void undoes its original in that register's books and TSE record; another register cannot.
+          throw new AppError('validation_error', {
+            message: `${original.id} was recorded on another register; void it there.`,
+            param: 'original_operation_id',
+          });
+        }
         if ((await repository.listReturnsOf(original.id)).length > 0) {
           throw new AppError('validation_error', {
             message: `${original.id} has refunds or exchanges; void those first.`,

@@ -94,11 +94,19 @@ function formatScaled(value: bigint, digits: number): string {
 const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 /** The number of minor-unit digits of an ISO 4217 currency (EUR 2, JPY 0, KWD 3). */
+const MINOR_UNIT_DIGITS = new Map<string, number>();
+
 function minorUnitDigits(currency: string): number {
+  const known = MINOR_UNIT_DIGITS.get(currency);
+  if (known !== undefined) return known;
   if (!CURRENCY_PATTERN.test(currency)) {
     throw new RangeError(`Not an ISO 4217 currency code: ${JSON.stringify(currency)}`);
   }
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  // An Intl formatter is expensive to build; the answer per currency never changes.
+  const digits =
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  MINOR_UNIT_DIGITS.set(currency, digits);
+  return digits;
 }
 
 export const PROCESS_TYPE_KASSENBELEG = 'Kassenbeleg-V1';

@@ -64,10 +64,17 @@ export function createSoftwareTseProvider(deps: SoftwareTseDeps): FiscalProvider
     return key;
   }
 
+  // The serial is the hash of the public key, which never changes either.
+  const serials = new Map<string, Buffer>();
+
   async function serialOf(fiscalUnitId: string): Promise<Buffer> {
+    const cached = serials.get(fiscalUnitId);
+    if (cached !== undefined) return cached;
     const device = await repository.findDevice(fiscalUnitId);
     if (device === undefined) throw new SigningDeviceError('unavailable', 'The TSE has no key material.');
-    return tseSerialNumber(Buffer.from(device.public_key, 'base64'));
+    const serial = tseSerialNumber(Buffer.from(device.public_key, 'base64'));
+    serials.set(fiscalUnitId, serial);
+    return serial;
   }
 
   /** The test-mode failure switch (api.md §2), checked before anything is written. */
