@@ -71,7 +71,7 @@ import {
   type SummaryTotals,
 } from '../src/modules/closings/closing-summary.js';
 import { createDsfinvkExportWriter } from '../src/modules/exports/dsfinvk.export.js';
-import { createDsfinvkSource } from '../src/modules/exports/dsfinvk.source.js';
+import { createDsfinvkSource } from '../src/modules/exports/dsfinvk.repository.js';
 import type { ExportSubject } from '../src/modules/exports/export-writer.js';
 import { canonicalJson } from '../src/shared/canonical-json.js';
 import { entryHash, payloadHash } from '../src/shared/hash-chain.js';

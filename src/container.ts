@@ -48,7 +48,7 @@ import {
 } from './modules/closings/closing.service.js';
 import { createClosingTotals } from './modules/closings/closing-totals.js';
 import { createDsfinvkExportWriter } from './modules/exports/dsfinvk.export.js';
-import { createDsfinvkSource } from './modules/exports/dsfinvk.source.js';
+import { createDsfinvkSource } from './modules/exports/dsfinvk.repository.js';
 import { createOperationRepository } from './modules/operations/operation.repository.js';
 import { createOperationService } from './modules/operations/operation.service.js';
 import { createReceiptService } from './modules/receipts/receipt.service.js';

@@ -5,7 +5,7 @@
  * same whether it is added from buckets or recomputed operation by operation. Pure.
  * @module
  */
-import { parseRate, roundHalfUp } from '../../shared/money.js';
+import { compareRates, parseRate, roundHalfUp } from '../../shared/money.js';
 
 /** Sums over a set of events; every field adds. JSON-serialisable (integers in minor units). */
 export interface SummaryTotals {
@@ -199,7 +199,7 @@ export function toSummary(totals: Readonly<SummaryTotals>): ClosingSummary {
       const tax = taxOfGross(gross, rate);
       return { rate, category, taxable_amount: gross - tax, tax_amount: tax };
     })
-    .sort((a, b) => Number(b.rate) - Number(a.rate) || a.category.localeCompare(b.category));
+    .sort((a, b) => compareRates(b.rate, a.rate) || a.category.localeCompare(b.category));
   const payments = Object.fromEntries(Object.entries(totals.payments).sort(([a], [b]) => a.localeCompare(b)));
   return {
     operation_count: totals.operation_count,

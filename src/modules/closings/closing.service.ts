@@ -29,7 +29,7 @@ import type { Clock } from '../../shared/clock.js';
 import { isId, newId } from '../../shared/ids.js';
 import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
 import type { Tenant } from '../../shared/tenant.js';
-import { businessDate, toUtcString, zonedParts, zonedTimeToUtc } from '../../shared/time.js';
+import { businessDate, toUtcString, zonedTimeToUtc } from '../../shared/time.js';
 import { renderClosingPdf } from '../../documents/pdf/closing-pdf.js';
 import type { ExportService } from '../exports/export.service.js';
 import type { ExportType } from '../exports/export-writer.js';
@@ -487,8 +487,7 @@ export function createClosingService(deps: ClosingServiceDeps) {
     const today = businessDate(now, timeZone);
     const todayAt = zonedTimeToUtc(today, dailyAt, timeZone);
     if (todayAt.getTime() <= now.getTime()) return { slot: `${today}T${dailyAt}`, at: todayAt };
-    const { year, month, day } = zonedParts(new Date(todayAt.getTime() - 86_400_000), timeZone);
-    const yesterday = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+    const yesterday = businessDate(new Date(todayAt.getTime() - 86_400_000), timeZone);
     return { slot: `${yesterday}T${dailyAt}`, at: zonedTimeToUtc(yesterday, dailyAt, timeZone) };
   }
 

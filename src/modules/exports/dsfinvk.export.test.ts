@@ -41,7 +41,7 @@ import type {
   DsfinvkOriginalRow,
   DsfinvkSource,
   DsfinvkTseUnitRow,
-} from './dsfinvk.source.js';
+} from './dsfinvk.repository.js';
 import type { ExportSubject } from './export-writer.js';
 
 const SERIAL = 'KASSE-01';

@@ -39,7 +39,7 @@ import type {
   DsfinvkOrganizationRow,
   DsfinvkSource,
   DsfinvkTseUnitRow,
-} from './dsfinvk.source.js';
+} from './dsfinvk.repository.js';
 import { safeFileNamePart, type ExportSubject, type ExportWriteContext, type ExportWriter } from './export-writer.js';
 
 export interface DsfinvkExportDeps {

@@ -27,7 +27,7 @@ import { isId, newId } from '../../shared/ids.js';
 import { mergeMetadata } from '../../shared/metadata.js';
 import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
 import type { Tenant } from '../../shared/tenant.js';
-import { businessDate as sharedBusinessDate, toUtcString } from '../../shared/time.js';
+import { businessDate, toUtcString } from '../../shared/time.js';
 import {
   deviceFailure,
   withTimeout,
@@ -158,11 +158,6 @@ export function presentOperation(row: OperationRow): Operation {
   };
 }
 
-/** `YYYY-MM-DD` of `date` in the IANA time zone: the business day tax rates are chosen by. */
-function businessDay(date: Date, timeZone: string): string {
-  return sharedBusinessDate(date, timeZone);
-}
-
 function toAppError(error: unknown): unknown {
   if (error instanceof PricingError) {
     return new AppError(error.code, { message: error.message, param: error.param });
@@ -248,7 +243,7 @@ export function createOperationService(deps: OperationServiceDeps) {
 
   async function taxDay(register: RegisterRow, tenant: Tenant, at: Date): Promise<string> {
     const location = await deps.locations.findRow(tenant, register.location_id);
-    return businessDay(at, location.timezone);
+    return businessDate(at, location.timezone); // the business day tax rates are chosen by
   }
 
   function assertTaxRates(

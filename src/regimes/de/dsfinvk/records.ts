@@ -49,6 +49,7 @@
  * @module
  */
 import { parseRate, roundHalfUp } from '../../../shared/money.js';
+import { zonedParts } from '../../../shared/time.js';
 import { cashMovementProcess, type CashMovementKind } from '../process-data.js';
 import { alpha3 } from './countries.js';
 import { DsfinvkValueError, type Cell } from './csv.js';
@@ -329,37 +330,17 @@ function add(a: number, b: number): number {
 
 /** RFC 3339 in an IANA time zone, to the second; offsets are cached per quarter hour (zones change on those). */
 class LocalTime {
-  private readonly parts: Intl.DateTimeFormat;
   private readonly offsets = new Map<number, number>();
 
-  constructor(readonly timeZone: string) {
-    this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-  }
+  constructor(readonly timeZone: string) {}
 
   private offsetMinutes(ms: number): number {
     const bucket = Math.floor(ms / 900_000);
     const cached = this.offsets.get(bucket);
     if (cached !== undefined) return cached;
     const instant = bucket * 900_000;
-    const field: Record<string, number> = {};
-    for (const part of this.parts.formatToParts(new Date(instant))) field[part.type] = Number(part.value);
-    const wall = Date.UTC(
-      field.year ?? 1970,
-      (field.month ?? 1) - 1,
-      field.day ?? 1,
-      field.hour ?? 0,
-      field.minute ?? 0,
-      field.second ?? 0,
-    );
+    const field = zonedParts(new Date(instant), this.timeZone);
+    const wall = Date.UTC(field.year, field.month - 1, field.day, field.hour, field.minute, field.second);
     const offset = Math.round((wall - instant) / 60_000);
     this.offsets.set(bucket, offset);
     return offset;
