@@ -108,6 +108,7 @@ import {
   type EngineSkipped,
   type GermanRegister,
   type MachineTicks,
+  BENCH_ENGINES,
 } from './common.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -147,10 +148,7 @@ const VERIFY_JOURNALS: (typeof VERIFY_LEVELS)[number] = (() => {
   process.stderr.write(`BENCH_VERIFY_JOURNALS must be one of ${VERIFY_LEVELS.join(', ')}\n`);
   return process.exit(2);
 })();
-const ENGINES: readonly EngineName[] = (process.env.BENCH_ENGINES ?? 'sqlite,postgres')
-  .split(',')
-  .map((name) => name.trim())
-  .filter((name): name is EngineName => name === 'sqlite' || name === 'postgres');
+const ENGINES = BENCH_ENGINES;
 const GLOBAL_TIMEOUT_MS = positiveInteger(['BENCH_TIMEOUT_S'], 900) * 1000;
 
 const TARGETS = { dailyMs: 200, annualMs: 1000, exportRowsPerSecond: 100_000, exportRssGrowthMb: 100 } as const;

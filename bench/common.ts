@@ -23,6 +23,12 @@ import { ROOT, SERVER_ENTRY, httpCall, killAllChildren, type ServerProcess } fro
 
 export type EngineName = 'sqlite' | 'postgres';
 
+/** The engines BENCH_ENGINES names (`sqlite,postgres` by default, or one of them). */
+export const BENCH_ENGINES: readonly EngineName[] = (process.env.BENCH_ENGINES ?? 'sqlite,postgres')
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name): name is EngineName => name === 'sqlite' || name === 'postgres');
+
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 /** BENCH_DATABASE_URL: the PostgreSQL server the benches work on, each run in a schema of its own. */
 const POSTGRES_BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_POSTGRES_URL;

@@ -22,6 +22,7 @@
  * - BENCH_SECONDS: seconds of the measured sales run (default: BENCH_DURATION, else 10), after a 2 s warm-up;
  * - BENCH_HEALTHZ_SECONDS: seconds of each /healthz run (default 3), after a 1 s warm-up;
  * - BENCH_REGISTERS (default 16) and BENCH_CONNECTIONS_PER_REGISTER (default 4);
+ * - BENCH_ENGINES: `sqlite,postgres` (default) or one of them;
  * - BENCH_DB_POOL_SIZE: passed to the server as OPENFISKAL_DB_POOL_SIZE (default: the server's own default);
  * - BENCH_DATABASE_URL: PostgreSQL base URL (default postgres://postgres@127.0.0.1:5432/test); the bench works in a
  *   fresh schema (via `search_path`) that it drops afterwards.
@@ -67,6 +68,7 @@ import {
   type EngineSkipped,
   type GermanRegister,
   type MachineTicks,
+  BENCH_ENGINES,
 } from './common.js';
 import { runAutocannon } from './autocannon.js';
 
@@ -922,7 +924,7 @@ async function main(): Promise<number> {
     `OpenFiskal sales bench: ${REGISTERS} DE registers × ${PER_REGISTER} keep-alive connections, ` +
       `${WARMUP_S} s warm-up + ${SALES_S} s, node ${process.version}`,
   );
-  const results = await benchEngines(['sqlite', 'postgres'], benchEngine, printBlock);
+  const results = await benchEngines(BENCH_ENGINES, benchEngine, printBlock);
   printSummary(results);
   if (results.some((r) => r.status === 'skipped')) {
     log('note: PostgreSQL was skipped (unreachable), so only SQLite was measured.');

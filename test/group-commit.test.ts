@@ -70,6 +70,33 @@ describeSqlite('SQLite group commit', () => {
     expect(outside("select name from system_events where name = 'gc-17'")).toEqual([]);
   });
 
+  it('units started by separate callbacks of one turn of the event loop share a COMMIT', async () => {
+    // Each request arrives in its own I/O callback, and a unit runs to its end in that callback's microtasks. A
+    // COMMIT queued right after the first unit would run before the next callback: every batch would be one unit.
+    const order: string[] = [];
+    const unit = (name: string) =>
+      database
+        .transaction(async () => {
+          order.push(`${name} runs`);
+          await insertEvent(`gc-turn-${name}`);
+        })
+        .then(() => order.push(`${name} durable`));
+    const units = await new Promise<Array<Promise<number>>>((resolve) => {
+      const started: Array<Promise<number>> = [];
+      setImmediate(() => started.push(unit('first')));
+      setImmediate(() => {
+        started.push(unit('second'));
+        resolve(started);
+      });
+    });
+    await Promise.all(units);
+    expect(order).toEqual(['first runs', 'second runs', 'first durable', 'second durable']);
+    expect(outside("select name from system_events where name like 'gc-turn-%' order by name")).toEqual([
+      { name: 'gc-turn-first' },
+      { name: 'gc-turn-second' },
+    ]);
+  });
+
   it('reads outside a unit of work see committed data only', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));

@@ -11,10 +11,23 @@ export function canonicalJson(value: unknown): string {
     // undefined, functions and symbols have no JSON form: null in arrays and at the top, as JSON.stringify does.
     return encoded ?? 'null';
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  // Members without a JSON form (undefined, functions, symbols) are dropped, as JSON.stringify does.
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  // Plain loops and string concatenation: this runs for every journal entry, on the hot path.
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i += 1) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return out + ']';
+  }
+  const record = value as Record<string, unknown>;
+  // Default sort compares UTF-16 code units, as the format requires.
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const member = record[key];
+    // Members without a JSON form (undefined, functions, symbols) are dropped, as JSON.stringify does.
+    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(member);
+    first = false;
+  }
+  return out + '}';
 }

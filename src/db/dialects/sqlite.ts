@@ -202,17 +202,21 @@ class SqliteDriver implements Driver {
     unlock?.();
   }
 
-  /** Queues one COMMIT behind the units already waiting for the lock, so that they join this batch. */
+  /** Queues one COMMIT behind the units waiting for the lock by the next turn of the event loop. */
   #scheduleFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    void this.#lock().then((unlock) => {
-      this.#flushQueued = false;
-      try {
-        this.#commitBatch();
-      } finally {
-        unlock();
-      }
+    // Not before the event loop's next turn: the requests read in this turn run their units first and join the
+    // batch. Queued at once, the COMMIT would run right after the first unit and every batch would hold one unit.
+    setImmediate(() => {
+      void this.#lock().then((unlock) => {
+        this.#flushQueued = false;
+        try {
+          this.#commitBatch();
+        } finally {
+          unlock();
+        }
+      });
     });
   }
 

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
 import type { ApiKeysTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
@@ -6,13 +7,17 @@ import type { PageRequest } from '../../shared/pagination.js';
 export type ApiKeyRow = ApiKeysTable;
 
 export function createApiKeyRepository(db: Pick<Database, 'executor'>) {
+  const findByHash = prepareQuery(db, (q, p: { secretHash: string }) =>
+    q.selectFrom('api_keys').selectAll().where('secret_hash', '=', p.secretHash),
+  );
+
   return {
     async insert(row: ApiKeyRow): Promise<void> {
       await db.executor().insertInto('api_keys').values(row).execute();
     },
 
     async findBySecretHash(secretHash: string): Promise<ApiKeyRow | undefined> {
-      return db.executor().selectFrom('api_keys').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
+      return findByHash.first({ secretHash });
     },
 
     async findById(platformId: string, id: string): Promise<ApiKeyRow | undefined> {

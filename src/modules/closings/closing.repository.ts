@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
 import type { ClosingsTable, ClosingState, ClosingType } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
@@ -26,6 +27,26 @@ export interface ScheduledRegisterRow {
 }
 
 export function createClosingRepository(db: Pick<Database, 'executor'>) {
+  const bucketTotals = prepareQuery(db, (q, p: { registerId: string; bucket: bigint }) =>
+    q
+      .selectFrom('closing_buckets')
+      .select('totals')
+      .where('register_id', '=', p.registerId)
+      .where('bucket', '=', p.bucket),
+  );
+  const insertBucketRow = prepareQuery(
+    db,
+    (q, row: { register_id: string; bucket: bigint; totals: string; updated_at: string }) =>
+      q.insertInto('closing_buckets').values(row),
+  );
+  const updateBucketRow = prepareQuery(db, (q, p: { registerId: string; bucket: bigint; totals: string; at: string }) =>
+    q
+      .updateTable('closing_buckets')
+      .set({ totals: p.totals, updated_at: p.at })
+      .where('register_id', '=', p.registerId)
+      .where('bucket', '=', p.bucket),
+  );
+
   return {
     async insert(row: Insertable<ClosingsTable>): Promise<void> {
       await db.executor().insertInto('closings').values(row).execute();
@@ -137,32 +158,15 @@ export function createClosingRepository(db: Pick<Database, 'executor'>) {
     // ----------------------------------------------------------------------------------------------------------
 
     async bucket(registerId: string, bucket: bigint): Promise<string | undefined> {
-      const row = await db
-        .executor()
-        .selectFrom('closing_buckets')
-        .select('totals')
-        .where('register_id', '=', registerId)
-        .where('bucket', '=', bucket)
-        .executeTakeFirst();
-      return row?.totals;
+      return (await bucketTotals.first({ registerId, bucket }))?.totals;
     },
 
     async insertBucket(registerId: string, bucket: bigint, totals: string, at: string): Promise<void> {
-      await db
-        .executor()
-        .insertInto('closing_buckets')
-        .values({ register_id: registerId, bucket, totals, updated_at: at })
-        .execute();
+      await insertBucketRow.run({ register_id: registerId, bucket, totals, updated_at: at });
     },
 
     async updateBucket(registerId: string, bucket: bigint, totals: string, at: string): Promise<void> {
-      await db
-        .executor()
-        .updateTable('closing_buckets')
-        .set({ totals, updated_at: at })
-        .where('register_id', '=', registerId)
-        .where('bucket', '=', bucket)
-        .execute();
+      await updateBucketRow.run({ registerId, bucket, totals, at });
     },
 
     /** Buckets `first..last` (inclusive), whichever exist. */

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
 import type { FiscalUnitsTable, SigningDevicesTable, TseLogMessagesTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
@@ -14,6 +15,30 @@ export interface DeviceCounters {
 }
 
 export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
+  const findUnitById = prepareQuery(db, (q, p: { id: string }) =>
+    q.selectFrom('fiscal_units').selectAll().where('id', '=', p.id),
+  );
+  const advanceSignatureCounter = prepareQuery(db, (q, p: { fiscalUnitId: string }) =>
+    q
+      .updateTable('signing_devices')
+      .set((eb) => ({ signature_counter: eb('signature_counter', '+', 1n) }))
+      .where('fiscal_unit_id', '=', p.fiscalUnitId)
+      .returning(['signature_counter', 'transaction_counter']),
+  );
+  const advanceBothCounters = prepareQuery(db, (q, p: { fiscalUnitId: string }) =>
+    q
+      .updateTable('signing_devices')
+      .set((eb) => ({
+        signature_counter: eb('signature_counter', '+', 1n),
+        transaction_counter: eb('transaction_counter', '+', 1n),
+      }))
+      .where('fiscal_unit_id', '=', p.fiscalUnitId)
+      .returning(['signature_counter', 'transaction_counter']),
+  );
+  const insertLog = prepareQuery(db, (q, row: Insertable<TseLogMessagesTable>) =>
+    q.insertInto('tse_log_messages').values(row),
+  );
+
   return {
     async insert(row: Insertable<FiscalUnitsTable>): Promise<void> {
       await db.executor().insertInto('fiscal_units').values(row).execute();
@@ -30,7 +55,7 @@ export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
     },
 
     async findById(id: string): Promise<FiscalUnitRow | undefined> {
-      return db.executor().selectFrom('fiscal_units').selectAll().where('id', '=', id).executeTakeFirst();
+      return findUnitById.first({ id });
     },
 
     async listByRegister(registerId: string, page: PageRequest): Promise<FiscalUnitRow[]> {
@@ -71,21 +96,13 @@ export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
      * holds the device row until commit, so counters are gapless and unique under concurrency on both engines.
      */
     async advanceCounters(fiscalUnitId: string, newTransaction: boolean): Promise<DeviceCounters> {
-      const row = await db
-        .executor()
-        .updateTable('signing_devices')
-        .set((eb) => ({
-          signature_counter: eb('signature_counter', '+', 1n),
-          ...(newTransaction ? { transaction_counter: eb('transaction_counter', '+', 1n) } : {}),
-        }))
-        .where('fiscal_unit_id', '=', fiscalUnitId)
-        .returning(['signature_counter', 'transaction_counter'])
-        .executeTakeFirstOrThrow();
+      const row = await (newTransaction ? advanceBothCounters : advanceSignatureCounter).first({ fiscalUnitId });
+      if (row === undefined) throw new Error(`fiscal unit ${fiscalUnitId} has no signing device`);
       return { signatureCounter: row.signature_counter, transactionCounter: row.transaction_counter };
     },
 
     async insertLogMessage(row: Insertable<TseLogMessagesTable>): Promise<void> {
-      await db.executor().insertInto('tse_log_messages').values(row).execute();
+      await insertLog.run(row);
     },
 
     async listLogMessages(fiscalUnitId: string): Promise<Array<Selectable<TseLogMessagesTable>>> {

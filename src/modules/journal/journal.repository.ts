@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import type { JournalEntriesTable } from '../../db/schema.js';
 import type { SortOrder } from '../../shared/pagination.js';
 
@@ -16,6 +17,22 @@ export interface JournalPageRequest {
 }
 
 export function createJournalRepository(db: Pick<Database, 'executor'>) {
+  const takeSeq = prepareQuery(db, (q, p: { registerId: string }) =>
+    q
+      .updateTable('registers')
+      .set({ journal_length: sql<bigint>`journal_length + 1` })
+      .where('id', '=', p.registerId)
+      .returning('journal_length'),
+  );
+  const hashOf = prepareQuery(db, (q, p: { registerId: string; seq: bigint }) =>
+    q
+      .selectFrom('journal_entries')
+      .select('entry_hash')
+      .where('register_id', '=', p.registerId)
+      .where('seq', '=', p.seq),
+  );
+  const insertRow = prepareQuery(db, (q, row: JournalEntryRow) => q.insertInto('journal_entries').values(row));
+
   return {
     /**
      * Takes the register's next seq. The UPDATE also locks the register row until the transaction ends, which
@@ -23,29 +40,15 @@ export function createJournalRepository(db: Pick<Database, 'executor'>) {
      * register does not exist.
      */
     async takeNextSeq(registerId: string): Promise<bigint | undefined> {
-      const row = await db
-        .executor()
-        .updateTable('registers')
-        .set({ journal_length: sql<bigint>`journal_length + 1` })
-        .where('id', '=', registerId)
-        .returning('journal_length')
-        .executeTakeFirst();
-      return row?.journal_length;
+      return (await takeSeq.first({ registerId }))?.journal_length;
     },
 
     async entryHash(registerId: string, seq: bigint): Promise<string | undefined> {
-      const row = await db
-        .executor()
-        .selectFrom('journal_entries')
-        .select('entry_hash')
-        .where('register_id', '=', registerId)
-        .where('seq', '=', seq)
-        .executeTakeFirst();
-      return row?.entry_hash;
+      return (await hashOf.first({ registerId, seq }))?.entry_hash;
     },
 
     async insert(row: JournalEntryRow): Promise<void> {
-      await db.executor().insertInto('journal_entries').values(row).execute();
+      await insertRow.run(row);
     },
 
     /** Up to `limit + 1` entries in page order (the extra one only tells that there is more). */

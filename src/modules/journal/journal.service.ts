@@ -211,7 +211,8 @@ export function createJournalService(deps: JournalServiceDeps) {
         throw new Error(`journal of ${input.registerId} has no entry ${String(seq - 1n)}; run verify-journal`);
       }
       const fields = { register_id: input.registerId, type: input.type, subject_id: input.subjectId };
-      const payload = canonicalJson(envelope({ ...fields, created_at: createdAt }, input.payload));
+      const document = envelope({ ...fields, created_at: createdAt }, input.payload);
+      const payload = canonicalJson(document);
       const hash = payloadHash(payload);
       const row: JournalEntryRow = {
         ...fields,
@@ -223,7 +224,8 @@ export function createJournalService(deps: JournalServiceDeps) {
         created_at: createdAt,
       };
       await repository.insert(row);
-      return present(row);
+      // The document itself, not a parse of its JSON: the same value, without parsing what was just serialised.
+      return { ...present({ ...row, payload: 'null' }), payload: document as JournalPayload };
     },
 
     /** The register's entries in seq order (api.md §1 lists, with the cursor on seq). */

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
 import type { LocationsTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
@@ -7,19 +8,17 @@ export type LocationRow = LocationsTable;
 export type LocationChanges = Partial<Pick<LocationRow, 'name' | 'address' | 'timezone' | 'metadata' | 'updated_at'>>;
 
 export function createLocationRepository(db: Pick<Database, 'executor'>) {
+  const findInOrganization = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
+    q.selectFrom('locations').selectAll().where('organization_id', '=', p.organizationId).where('id', '=', p.id),
+  );
+
   return {
     async insert(row: LocationRow): Promise<void> {
       await db.executor().insertInto('locations').values(row).execute();
     },
 
     async find(organizationId: string, id: string): Promise<LocationRow | undefined> {
-      return db
-        .executor()
-        .selectFrom('locations')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrganization.first({ organizationId, id });
     },
 
     async list(organizationId: string, page: PageRequest): Promise<LocationRow[]> {

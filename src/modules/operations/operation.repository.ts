@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
 import type { OperationsTable, OperationType } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
@@ -12,35 +13,49 @@ export interface OperationFilters {
   readonly state?: OperationRow['state'];
 }
 
-export function createOperationRepository(db: Pick<Database, 'executor'>) {
+export function createOperationRepository(db: Pick<Database, 'executor' | 'capabilities'>) {
+  const insertRow = prepareQuery(db, (q, row: Insertable<OperationsTable>) => q.insertInto('operations').values(row));
+  const findInOrganization = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
+    q.selectFrom('operations').selectAll().where('organization_id', '=', p.organizationId).where('id', '=', p.id),
+  );
+  const findById = prepareQuery(db, (q, p: { id: string }) =>
+    q.selectFrom('operations').selectAll().where('id', '=', p.id),
+  );
+  const lockRow = prepareQuery(db, (q, p: { id: string }) =>
+    q
+      .updateTable('operations')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where('id', '=', p.id),
+  );
+  const updateRow = prepareQuery(db, (q, { id, ...changes }: OperationChanges & { readonly id: string }) =>
+    q.updateTable('operations').set(changes).where('id', '=', id),
+  );
+  const countOpenOf = prepareQuery(db, (q, p: { registerId: string }) =>
+    q
+      .selectFrom('operations')
+      .select((eb) => eb.fn.countAll<bigint | number | string>().as('count'))
+      .where('register_id', '=', p.registerId)
+      .where('state', '=', 'open'),
+  );
+
   return {
     async insert(row: Insertable<OperationsTable>): Promise<void> {
-      await db.executor().insertInto('operations').values(row).execute();
+      await insertRow.run(row);
     },
 
     async find(organizationId: string, id: string): Promise<OperationRow | undefined> {
-      return db
-        .executor()
-        .selectFrom('operations')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrganization.first({ organizationId, id });
     },
 
     /** Re-reads a row while holding its lock (PostgreSQL) so that concurrent changes of it serialise. */
     async findForUpdate(id: string): Promise<OperationRow | undefined> {
-      await db
-        .executor()
-        .updateTable('operations')
-        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
-        .where('id', '=', id)
-        .execute();
-      return db.executor().selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+      // SQLite runs one write transaction at a time: the row needs no lock of its own there.
+      if (db.capabilities.supportsRowLocks) await lockRow.run({ id });
+      return findById.first({ id });
     },
 
     async update(id: string, changes: OperationChanges): Promise<void> {
-      await db.executor().updateTable('operations').set(changes).where('id', '=', id).execute();
+      await updateRow.run({ ...changes, id });
     },
 
     async listByRegister(registerId: string, filters: OperationFilters, page: PageRequest): Promise<OperationRow[]> {
@@ -52,13 +67,7 @@ export function createOperationRepository(db: Pick<Database, 'executor'>) {
 
     /** How many sales, refunds and exchanges of the register are open (uses the (register, state) index). */
     async countOpen(registerId: string): Promise<number> {
-      const row = await db
-        .executor()
-        .selectFrom('operations')
-        .select((eb) => eb.fn.countAll<bigint | number | string>().as('count'))
-        .where('register_id', '=', registerId)
-        .where('state', '=', 'open')
-        .executeTakeFirst();
+      const row = await countOpenOf.first({ registerId });
       return Number(row?.count ?? 0);
     },
 

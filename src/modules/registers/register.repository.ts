@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
 import type { Insertable, Selectable } from 'kysely';
 import type { RegistersTable } from '../../db/schema.js';
@@ -12,20 +13,31 @@ export type RegisterChanges = Partial<
   >
 >;
 
-export function createRegisterRepository(db: Pick<Database, 'executor'>) {
+export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabilities'>) {
+  const findInOrganization = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
+    q.selectFrom('registers').selectAll().where('organization_id', '=', p.organizationId).where('id', '=', p.id),
+  );
+  const lockRow = prepareQuery(db, (q, p: { id: string }) =>
+    q
+      .updateTable('registers')
+      .set((eb) => ({ last_sequence_number: eb.ref('last_sequence_number') }))
+      .where('id', '=', p.id),
+  );
+  const takeSequenceNumber = prepareQuery(db, (q, p: { id: string }) =>
+    q
+      .updateTable('registers')
+      .set((eb) => ({ last_sequence_number: eb('last_sequence_number', '+', 1n) }))
+      .where('id', '=', p.id)
+      .returning('last_sequence_number'),
+  );
+
   return {
     async insert(row: Insertable<RegistersTable>): Promise<void> {
       await db.executor().insertInto('registers').values(row).execute();
     },
 
     async find(organizationId: string, id: string): Promise<RegisterRow | undefined> {
-      return db
-        .executor()
-        .selectFrom('registers')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrganization.first({ organizationId, id });
     },
 
     async serialNumberInUse(organizationId: string, serialNumber: string, exceptId: string | null): Promise<boolean> {
@@ -68,23 +80,14 @@ export function createRegisterRepository(db: Pick<Database, 'executor'>) {
      * of the register, its signing device and its journal are always taken in the same order.
      */
     async lock(id: string): Promise<void> {
-      await db
-        .executor()
-        .updateTable('registers')
-        .set((eb) => ({ last_sequence_number: eb.ref('last_sequence_number') }))
-        .where('id', '=', id)
-        .execute();
+      // SQLite runs one write transaction at a time: the order of locks is given, and the no-op write is saved.
+      if (db.capabilities.supportsRowLocks) await lockRow.run({ id });
     },
 
     /** Takes the register's next operation sequence number; the UPDATE holds the register row until commit. */
     async nextSequenceNumber(id: string): Promise<bigint> {
-      const row = await db
-        .executor()
-        .updateTable('registers')
-        .set((eb) => ({ last_sequence_number: eb('last_sequence_number', '+', 1n) }))
-        .where('id', '=', id)
-        .returning('last_sequence_number')
-        .executeTakeFirstOrThrow();
+      const row = await takeSequenceNumber.first({ id });
+      if (row === undefined) throw new Error(`register ${id} does not exist`);
       return row.last_sequence_number;
     },
 
