@@ -24,8 +24,9 @@ import {
   type SystemLogFields,
   type TransactionLogFields,
 } from './log-message.js';
+import { artifact } from '../../../test/helpers/conformance.js';
 
-const BSI_TAR = '/work/shared/conformance-artifacts/germany/bsi-tse-simulator-export/tse-sim-export-p256.tar';
+const BSI_TAR = artifact('germany', 'bsi-tse-simulator-export', 'tse-sim-export-p256.tar');
 
 async function readTar(path: string): Promise<Map<string, Buffer>> {
   const entries = await readTarEntries(readFileSync(path));

@@ -26,7 +26,7 @@ import {
   printableStringContent,
   readElement,
   type DerElement,
-} from './der.js';
+} from '../../crypto/der.js';
 
 export const OID_TRANSACTION_LOG = '0.4.0.127.0.7.3.7.1.1';
 export const OID_SYSTEM_LOG = '0.4.0.127.0.7.3.7.1.2';
