@@ -25,6 +25,8 @@ import { cashDrawerOpeningRoutes } from './modules/cash-drawer-openings/cash-dra
 import { closingRoutes } from './modules/closings/closing.routes.js';
 import { exportRoutes } from './modules/exports/export.routes.js';
 import { fiscalUnitRoutes } from './modules/fiscal-units/fiscal-unit.routes.js';
+import { nullReceiptRoutes } from './modules/null-receipts/null-receipt.routes.js';
+import { outageRoutes } from './modules/outages/outage.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { journalRoutes } from './modules/journal/journal.routes.js';
 import { locationRoutes } from './modules/locations/location.routes.js';
@@ -83,6 +85,8 @@ export async function buildApp(container: Container) {
   await app.register(registerRoutes({ registers: container.registers }));
   await app.register(journalRoutes({ journal: container.journal }));
   await app.register(fiscalUnitRoutes({ fiscalUnits: container.fiscalUnits }));
+  await app.register(outageRoutes({ outages: container.outages }));
+  await app.register(nullReceiptRoutes({ nullReceipts: container.nullReceipts }));
   await app.register(operationRoutes({ operations: container.operations }));
   await app.register(receiptRoutes({ receipts: container.receipts }));
   await app.register(cashDrawerOpeningRoutes({ cashDrawerOpenings: container.cashDrawerOpenings }));

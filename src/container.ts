@@ -17,6 +17,7 @@ import { createExportRepository } from './modules/exports/export.repository.js';
 import { createExportService, EXPORT_JOB_KIND } from './modules/exports/export.service.js';
 import { createFileStore } from './modules/exports/file-store.js';
 import { createTseTarExportWriter } from './modules/exports/tse-tar.export.js';
+import { createDep7ExportWriter } from './modules/exports/dep7.export.js';
 import { createIdempotencyRepository } from './modules/idempotency/idempotency.repository.js';
 import { createIdempotencyService } from './modules/idempotency/idempotency.service.js';
 import { createJournalRepository } from './modules/journal/journal.repository.js';
@@ -30,6 +31,9 @@ import { createPlatformService } from './modules/platforms/platform.service.js';
 import { createRegisterRepository } from './modules/registers/register.repository.js';
 import { createRegisterService } from './modules/registers/register.service.js';
 import { createFiscalUnitRepository } from './modules/fiscal-units/fiscal-unit.repository.js';
+import { createOutageRepository } from './modules/outages/outage.repository.js';
+import { createOutageService } from './modules/outages/outage.service.js';
+import { createNullReceiptService } from './modules/null-receipts/null-receipt.service.js';
 import {
   createFiscalUnitService,
   presentFiscalUnit,
@@ -37,6 +41,8 @@ import {
 } from './modules/fiscal-units/fiscal-unit.service.js';
 import type { FiscalProvider, ProviderName } from './modules/fiscal-units/providers/fiscal-provider.js';
 import { createSoftwareTseProvider } from './modules/fiscal-units/providers/software-tse.provider.js';
+import { createSoftwareRksvProvider } from './modules/fiscal-units/providers/software-rksv.provider.js';
+import { createRksvRepository } from './modules/fiscal-units/providers/rksv.repository.js';
 import { createCashDrawerOpeningRepository } from './modules/cash-drawer-openings/cash-drawer-opening.repository.js';
 import { createCashDrawerOpeningService } from './modules/cash-drawer-openings/cash-drawer-opening.service.js';
 import { createClosingRepository } from './modules/closings/closing.repository.js';
@@ -91,6 +97,7 @@ export function createContainer(ports: ContainerPorts) {
   });
   const locations = createLocationService({ repository: createLocationRepository(database), unitOfWork, clock });
   const fiscalUnitRepository = createFiscalUnitRepository(database);
+  const outageRepository = createOutageRepository(database);
   // The register service expands and archives fiscal units; the fiscal unit service is built after it.
   const late: { fiscalUnits?: FiscalUnitService } = {};
   const registers = createRegisterService({
@@ -105,9 +112,9 @@ export function createContainer(ports: ContainerPorts) {
         return row === undefined ? null : presentFiscalUnit(row);
       },
     },
-    decommissionActiveUnit: (register, reason) => {
+    decommissionActiveUnit: (tenant, register, reason) => {
       if (late.fiscalUnits === undefined) throw new Error('fiscal unit service not wired');
-      return late.fiscalUnits.decommissionActiveUnit(register, reason);
+      return late.fiscalUnits.decommissionActiveUnit(tenant, register, reason);
     },
   });
   const journal = createJournalService({
@@ -125,6 +132,14 @@ export function createContainer(ports: ContainerPorts) {
         keyEncryptionKey: keys.signingKeyEncryptionKey,
       }),
     ],
+    [
+      'software_rksv',
+      createSoftwareRksvProvider({
+        repository: createRksvRepository(database),
+        clock,
+        keyEncryptionKey: keys.signingKeyEncryptionKey,
+      }),
+    ],
   ]);
   const fiscalUnits = createFiscalUnitService({
     repository: fiscalUnitRepository,
@@ -134,11 +149,25 @@ export function createContainer(ports: ContainerPorts) {
     providers,
     registers,
     organizations,
+    locations,
+    outages: outageRepository,
     apiKeys,
     journal,
     signingTimeoutMs: config.signingTimeoutMs,
   });
   late.fiscalUnits = fiscalUnits;
+  // What the services that record fiscal events need of fiscal units.
+  const recordingUnits = { ...fiscalUnits, findUnit: (id: string) => fiscalUnitRepository.findById(id) };
+  const outages = createOutageService({ repository: outageRepository, clock, registers });
+  const nullReceipts = createNullReceiptService({
+    unitOfWork,
+    clock,
+    registers,
+    locations,
+    fiscalUnits: recordingUnits,
+    journal,
+    signingTimeoutMs: config.signingTimeoutMs,
+  });
   const closingRepository = createClosingRepository(database);
   const closingTotals = createClosingTotals({ repository: closingRepository, clock });
   const operations = createOperationService({
@@ -147,7 +176,7 @@ export function createContainer(ports: ContainerPorts) {
     clock,
     registers,
     locations,
-    fiscalUnits: { ...fiscalUnits, findUnit: (id) => fiscalUnitRepository.findById(id) },
+    fiscalUnits: recordingUnits,
     journal,
     summary: closingTotals,
     signingTimeoutMs: config.signingTimeoutMs,
@@ -183,6 +212,7 @@ export function createContainer(ports: ContainerPorts) {
     // One entry per export format (each a file implementing ExportWriter).
     writers: [
       createTseTarExportWriter({ source: exportRepository }),
+      createDep7ExportWriter({ source: exportRepository, keyEncryptionKey: keys.signingKeyEncryptionKey }),
       createDsfinvkExportWriter({ source: createDsfinvkSource(database) }),
     ],
     retentionDays: config.exportRetentionDays,
@@ -196,7 +226,7 @@ export function createContainer(ports: ContainerPorts) {
     locations,
     organizations,
     operations,
-    fiscalUnits: { ...fiscalUnits, findUnit: (id) => fiscalUnitRepository.findById(id) },
+    fiscalUnits: recordingUnits,
     journal,
     exports,
     jobs: jobQueue,
@@ -233,6 +263,8 @@ export function createContainer(ports: ContainerPorts) {
     registers,
     journal,
     fiscalUnits,
+    outages,
+    nullReceipts,
     operations,
     cashDrawerOpenings,
     closings,

@@ -160,6 +160,8 @@ describeDb('system endpoints', () => {
       'POST /v1/fiscal-units/{fiscalUnitId}/simulate-failure',
       'POST /v1/registers/{registerId}/cash-drawer-openings',
       'GET /v1/registers/{registerId}/cash-drawer-openings',
+      'GET /v1/registers/{registerId}/outages',
+      'POST /v1/registers/{registerId}/null-receipts',
       'GET /v1/cash-drawer-openings/{cashDrawerOpeningId}',
       'POST /v1/registers/{registerId}/closings',
       'GET /v1/registers/{registerId}/closings',

@@ -65,6 +65,12 @@ export interface LocationsTable {
   metadata: string;
   created_at: string;
   updated_at: string;
+  /**
+   * JSON fiscal identity of the permanent establishment (Betriebsstätte) the location is in, checked against the
+   * country of its `address`; registers at the location use it in place of the organization's. Null: the
+   * organization's identity applies.
+   */
+  fiscal_identity: string | null;
 }
 
 export interface RegistersTable {
@@ -352,6 +358,84 @@ export interface ExportsTable {
   completed_at: string | null;
 }
 
+/** AT: the state of one Kassen-ID (RKSV), carried across signature devices. */
+export interface RksvRegistersTable {
+  register_id: string;
+  kassen_id: string;
+  /** AES-256 key for the turnover counter: secret-box sealed Base64, bound to the register id. */
+  aes_key: string;
+  /** Base64 of the first 3 bytes of SHA-256 over the Base64 key (registered in FinanzOnline). */
+  aes_key_check_value: string;
+  counter_bytes: Int64;
+  turnover_cents: Int64;
+  last_jws: string | null;
+  last_receipt_number: string | null;
+  receipt_count: Int64;
+  last_zda: string | null;
+  last_certificate_serial: string | null;
+  /** Receipt time of the first unsigned receipt since the last Sammelbeleg, or null. */
+  failed_since: string | null;
+  /** 1 after the Schlussbeleg. */
+  closed: Int64;
+  created_at: string;
+  updated_at: string;
+}
+
+/** AT: one signature creation unit per fiscal unit. */
+export interface RksvDevicesTable {
+  fiscal_unit_id: string;
+  register_id: string;
+  /** `open` (certificate) or `closed` (`AT0`, bare public key). */
+  system: 'open' | 'closed';
+  zda: string;
+  /** What receipts write: hex certificate serial, or the key id `U:<UID>-K<n>`. */
+  certificate_serial: string;
+  /** Key of the cryptographic material container. */
+  container_id: string;
+  /** Secret-box sealed PKCS#8 DER (Base64), bound to the fiscal unit id. */
+  private_key: string;
+  /** Base64 SPKI DER. */
+  public_key: string;
+  /** Base64 DER certificate (open system), else null. */
+  certificate: string | null;
+  company_id: string | null;
+  key_number: Int64 | null;
+  created_at: string;
+}
+
+/** AT: every receipt as issued; the DEP. */
+export interface RksvReceiptsTable {
+  register_id: string;
+  /** The Belegnummer, 1, 2, … per Kassen-ID. */
+  receipt_number: Int64;
+  fiscal_unit_id: string;
+  /** standard | storno | training | start | monthly | annual | closing | null | collective */
+  kind: string;
+  operation_id: string | null;
+  closing_id: string | null;
+  /** Local receipt time as signed, `YYYY-MM-DDThh:mm:ss`. */
+  date_time: string;
+  /** The JWS compact serialisation, as published. */
+  jws: string;
+  /** 0 when issued with "Sicherheitseinrichtung ausgefallen". */
+  signed: Int64;
+  issued_at: string;
+}
+
+/** A period in which a fiscal unit could not sign. */
+export interface FiscalUnitOutagesTable {
+  id: string;
+  register_id: string;
+  fiscal_unit_id: string;
+  started_at: string;
+  /** When the unit signed again; null while the outage lasts. */
+  ended_at: string | null;
+  /** The first failure's message. */
+  message: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   platforms: PlatformsTable;
   system_events: SystemEventsTable;
@@ -370,4 +454,8 @@ export interface DB {
   cash_drawer_openings: CashDrawerOpeningsTable;
   closings: ClosingsTable;
   closing_buckets: ClosingBucketsTable;
+  rksv_registers: RksvRegistersTable;
+  rksv_devices: RksvDevicesTable;
+  rksv_receipts: RksvReceiptsTable;
+  fiscal_unit_outages: FiscalUnitOutagesTable;
 }

@@ -167,6 +167,11 @@ export const ERROR_CATALOGUE = {
     'The provider is not certified for this jurisdiction.',
     'A live server refuses uncertified (simulated) fiscal units.',
   ),
+  regime_not_supported: define(
+    422,
+    "The register's fiscal regime has no such receipt.",
+    'A null receipt for a register whose regime has none (only AT has Nullbelege).',
+  ),
   rate_limited: define(
     429,
     'Too many requests for this API key.',

@@ -3,6 +3,8 @@
  * which exports a closing produces, and how a closing's fiscal block is printed on the Z-report.
  * @module
  */
+import type { RksvFiscalBlock } from './at/fiscal-block.js';
+import { rksvClosingPrintLines } from './at/print.js';
 import { tseClosingPrintLines, type TseClosingFiscalBlock } from './de/tse-fiscal-block.js';
 import type { Jurisdiction } from './jurisdictions.js';
 
@@ -38,6 +40,9 @@ export function closingFiscalPrint(
   switch (fiscal.regime) {
     case 'tse':
       return tseClosingPrintLines(fiscal as TseClosingFiscalBlock, language);
+    case 'rksv':
+      // AT: the monthly and annual closings are the signed Monats-/Jahresbeleg.
+      return rksvClosingPrintLines(fiscal as RksvFiscalBlock, language);
     default:
       return null;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFiscalIdentity, luhnValid, type FiscalIdentity } from './fiscal-identity.js';
+import { checkFiscalIdentity, effectiveFiscalIdentity, luhnValid, type FiscalIdentity } from './fiscal-identity.js';
 
 /** Every variant of `digits` with exactly one digit replaced by another one. */
 function singleDigitChanges(digits: string): string[] {
@@ -248,5 +248,37 @@ describe(checkFiscalIdentity.name, () => {
 
   it('accepts anything for a country without rules', () => {
     expect(checkFiscalIdentity('US', { siret: 'garbage', vat_id: '', tax_code: '?' }, true)).toEqual([]);
+  });
+});
+
+describe(effectiveFiscalIdentity.name, () => {
+  const organization: FiscalIdentity = { vat_id: 'ATU13585627' };
+  const establishment: FiscalIdentity = { tax_number: '21/815/08150' };
+
+  it("uses the location's identity (the Betriebsstätte's) when it has one", () => {
+    expect(effectiveFiscalIdentity(organization, establishment)).toBe(establishment);
+  });
+
+  it("replaces the organization's identity as a whole, never merging fields", () => {
+    expect(effectiveFiscalIdentity(organization, establishment)).toEqual({ tax_number: '21/815/08150' });
+  });
+
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['empty', {}],
+    ['without any value', { vat_id: undefined }],
+    ['with only empty strings', { tax_number: '' }],
+  ])("falls back to the organization's identity when the location's is %s", (_, location) => {
+    expect(effectiveFiscalIdentity(organization, location)).toBe(organization);
+  });
+
+  it('is null when neither has one', () => {
+    expect(effectiveFiscalIdentity(null, null)).toBeNull();
+    expect(effectiveFiscalIdentity(undefined, {})).toBeNull();
+  });
+
+  it("uses the location's identity when the organization has none", () => {
+    expect(effectiveFiscalIdentity(null, establishment)).toBe(establishment);
   });
 });

@@ -173,3 +173,27 @@ export function checkFiscalIdentity(
   }
   return problems;
 }
+
+/** True when the identity carries at least one identifier (`{}` and all-empty objects carry none). */
+function hasIdentifier(identity: Readonly<Record<string, unknown>> | null | undefined): boolean {
+  return identity != null && Object.values(identity).some((value) => typeof value === 'string' && value !== '');
+}
+
+/**
+ * The fiscal identity that applies to a register: its location's, when the location has one, else its
+ * organization's.
+ *
+ * A company registered in one country that runs a shop in another has a permanent establishment (Betriebsstätte)
+ * there, with identifiers of that country's tax office: an Austrian GmbH (UID `ATU13585627`) with a branch in
+ * Munich has a German Steuernummer for it. The location's identity replaces the organization's as a whole — it is
+ * never merged field by field, since identifiers of two countries do not mix (both use `vat_id`).
+ *
+ * `effectiveFiscalIdentity({ vat_id: 'ATU13585627' }, { tax_number: '21/815/08150' })` → `{ tax_number: '21/815/08150' }`
+ */
+export function effectiveFiscalIdentity<
+  O extends Readonly<Record<string, unknown>>,
+  L extends Readonly<Record<string, unknown>>,
+>(organizationIdentity: O | null | undefined, locationIdentity: L | null | undefined): O | L | null {
+  if (locationIdentity != null && hasIdentifier(locationIdentity)) return locationIdentity;
+  return organizationIdentity ?? null;
+}

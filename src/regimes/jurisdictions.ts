@@ -23,18 +23,28 @@ export function jurisdictionCurrency(jurisdiction: Jurisdiction): string {
 
 /**
  * DE: the serial number is the TSE client id, an ASN.1 PrintableString of at most 30 characters (TR-03151), which
- * has no `_`; so there the default serial number is the register id with `-` for `_`. Returns null when `serial`
- * is acceptable for the jurisdiction, else why not.
+ * has no `_`. AT: it is the Kassen-ID, written between the `_` separators of the receipt code, so it has no `_`
+ * either. There the default serial number is the register id with `-` for `_`. Returns null when `serial` is
+ * acceptable for the jurisdiction, else why not.
  */
 export function serialNumberProblem(jurisdiction: Jurisdiction, serial: string): string | null {
-  if (jurisdiction !== 'DE') return null;
-  return /^[A-Za-z0-9 '()+,\-./:=?]{1,30}$/.test(serial)
-    ? null
-    : "must be at most 30 characters of A–Z, a–z, 0–9, space and ' ( ) + , - . / : = ? (it is the TSE client id)";
+  switch (jurisdiction) {
+    case 'DE':
+      return /^[A-Za-z0-9 '()+,\-./:=?]{1,30}$/.test(serial)
+        ? null
+        : "must be at most 30 characters of A–Z, a–z, 0–9, space and ' ( ) + , - . / : = ? (it is the TSE client id)";
+    case 'AT':
+      return serial.includes('_') ? 'must not contain "_" (it is the Kassen-ID of the RKSV receipt code)' : null;
+    case 'IT':
+    case 'FR':
+    case 'NO':
+    case 'SE':
+      return null;
+  }
 }
 
 export function defaultSerialNumber(jurisdiction: Jurisdiction, registerId: string): string {
-  return jurisdiction === 'DE' ? registerId.replace('_', '-') : registerId;
+  return jurisdiction === 'DE' || jurisdiction === 'AT' ? registerId.replace('_', '-') : registerId;
 }
 
 /**

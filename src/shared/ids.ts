@@ -22,6 +22,7 @@ export const ID_PREFIXES = {
   export: 'exp',
   job: 'job',
   apiKey: 'key',
+  outage: 'out',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

@@ -452,6 +452,8 @@ export class FuzzFixture {
           cashier,
           metadata: { source: 'fuzz' },
         };
+      case 'POST /v1/registers/{registerId}/null-receipts':
+        return { metadata: { source: 'fuzz' } };
       case 'POST /v1/registers/{registerId}/cash-drawer-openings':
         return {
           occurred_at: new Date().toISOString(),

@@ -139,6 +139,8 @@ export const ROUTE_CASES: Readonly<Record<string, RouteCase>> = {
     body: () => ({ occurred_at: new Date().toISOString(), reason: 'probe' }),
   },
   'GET /v1/registers/{registerId}/cash-drawer-openings': { scope: 'register-path' },
+  'GET /v1/registers/{registerId}/outages': { scope: 'register-path' },
+  'POST /v1/registers/{registerId}/null-receipts': { scope: 'register-path', body: () => ({}) },
   'POST /v1/registers/{registerId}/closings': { scope: 'register-path', body: () => ({ type: 'daily' }) },
   'GET /v1/registers/{registerId}/closings': { scope: 'register-path' },
 

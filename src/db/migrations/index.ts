@@ -5,6 +5,7 @@ import * as fiscalCore from './0002-fiscal-core.js';
 import * as journal from './0003-journal.js';
 import * as jobsExports from './0004-jobs-exports.js';
 import * as closings from './0005-closings.js';
+import * as rksvOutages from './0006-rksv-outages.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-journal': journal,
   '0004-jobs-exports': jobsExports,
   '0005-closings': closings,
+  '0006-rksv-outages': rksvOutages,
 };

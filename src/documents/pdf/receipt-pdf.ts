@@ -25,8 +25,12 @@ export interface ReceiptPdfAddress {
 
 /** What a printed receipt shows; the receipts service maps its canonical JSON receipt to this. */
 export interface ReceiptPdfData {
-  /** Labels: German for DE registers, English otherwise. */
+  /** Labels: German for DE and AT registers, English otherwise. */
   language: Language;
+  /**
+   * ISO 3166-1 alpha-2 of the register's jurisdiction, or `other`: addresses leave out this country, and some
+   * labels follow its usage (Austria: `UID-Nr.`).
+   */
   jurisdiction: string;
   /** ISO 4217; every amount below is an integer in its minor units. */
   currency: string;
@@ -142,6 +146,14 @@ const LABELS: Record<Language, Labels> = {
     taxTotal: 'Total',
   },
 };
+
+/** Where a jurisdiction words a label differently from the language's default, keyed `<language>-<jurisdiction>`. */
+const JURISDICTION_LABELS: ReadonlyMap<string, Partial<Labels>> = new Map([['de-AT', { vatId: 'UID-Nr.' }]]);
+
+function labelsFor(receipt: ReceiptPdfData): Labels {
+  const local = JURISDICTION_LABELS.get(`${receipt.language}-${receipt.jurisdiction}`);
+  return local === undefined ? LABELS[receipt.language] : { ...LABELS[receipt.language], ...local };
+}
 
 const mm = (millimetres: number): number => (millimetres * 72) / 25.4;
 
@@ -417,7 +429,7 @@ function fiscalBlock(
 
 /** Lays the whole receipt out and returns the page height it needs. */
 function layout(pen: Pen, receipt: ReceiptPdfData, qr: BitMatrix | null): number {
-  const labels = LABELS[receipt.language];
+  const labels = labelsFor(receipt);
   const { currency, language } = receipt;
   const money = (amount: number): string => formatMoney(amount, currency, language);
   const tags = receipt.lines.map((line) => pen.width(line.taxLabel, BODY));

@@ -13,17 +13,13 @@
  * While a closing is pending or failed, no other closing of the register starts, so closings complete in order.
  * @module
  */
+import { effectiveFiscalIdentity } from '../../regimes/fiscal-identity.js';
+import { parseLocationIdentity } from '../locations/location.service.js';
 import type { UnitOfWork } from '../../db/database.js';
 import type { ClosingType } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors/app-error.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { closingFiscalPrint, exportsOnClosing, taxIdLabel } from '../../regimes/closings.js';
-import {
-  START_PROCESS,
-  tseClosingFiscalBlock,
-  tseClosingProcess,
-  type TseRegistrationView,
-} from '../../regimes/de/tse-fiscal-block.js';
 import { documentLanguage, type Jurisdiction } from '../../regimes/jurisdictions.js';
 import type { Clock } from '../../shared/clock.js';
 import { isId, newId } from '../../shared/ids.js';
@@ -40,7 +36,7 @@ import {
   type JournalAppender,
 } from '../fiscal-units/fiscal-unit.service.js';
 import type { FiscalUnitRow } from '../fiscal-units/fiscal-unit.repository.js';
-import { SigningDeviceError, type TseSignedLog } from '../fiscal-units/providers/fiscal-provider.js';
+import { SigningDeviceError, type FiscalBlock, type FiscalRecord } from '../fiscal-units/providers/fiscal-provider.js';
 import type { LocationService } from '../locations/location.service.js';
 import type { OperationService } from '../operations/operation.service.js';
 import type { OrganizationService } from '../organizations/organization.service.js';
@@ -92,7 +88,7 @@ export interface ClosingServiceDeps {
   readonly locations: Pick<LocationService, 'findRow'>;
   readonly organizations: Pick<OrganizationService, 'get'>;
   readonly operations: Pick<OperationService, 'cancelOpen'>;
-  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'markRecovered'> & {
+  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'applyRecord'> & {
     findUnit(id: string): Promise<FiscalUnitRow | undefined>;
   };
   readonly journal: JournalAppender;
@@ -238,12 +234,15 @@ export function createClosingService(deps: ClosingServiceDeps) {
     return unit;
   }
 
-  /** One signing call, bounded; a failure is recorded on the unit after the rollback and surfaces as 502/503. */
-  async function sign(unit: FiscalUnitRow, call: () => Promise<TseSignedLog>): Promise<TseSignedLog> {
+  /**
+   * One recording, bounded; what the regime's outage procedure absorbed puts the unit in `error`, a record by a unit
+   * in `error` recovers it; any other failure is recorded on the unit after the rollback and surfaces as 502/503.
+   */
+  async function record(unit: FiscalUnitRow, call: () => Promise<FiscalRecord>): Promise<FiscalRecord> {
     try {
-      const log = await withTimeout(call(), deps.signingTimeoutMs);
-      if (unit.state === 'error') await deps.fiscalUnits.markRecovered(unit);
-      return log;
+      const result = await withTimeout(call(), deps.signingTimeoutMs);
+      await deps.fiscalUnits.applyRecord(unit, result);
+      return result;
     } catch (error) {
       if (!(error instanceof SigningDeviceError)) throw error;
       unitOfWork.afterRollback(() => deps.fiscalUnits.recordFailure(unit.id, error.message));
@@ -260,37 +259,24 @@ export function createClosingService(deps: ClosingServiceDeps) {
     register: RegisterRow,
     summary: ClosingSummary,
     exportIds: ReadonlyMap<string, string>,
-  ): Promise<Record<string, unknown> | null> {
+  ): Promise<FiscalBlock | null> {
     const unit = await activeUnit(register);
-    const tse = deps.fiscalUnits.providerOf(unit).tse;
-    if (tse === null) return null;
-    const registration = parseJson<TseRegistrationView>(unit.fiscal_registration);
-    const start = await sign(unit, () =>
-      tse.startTransaction(unit, { clientId: registration.client_id, ...START_PROCESS, subjectId: row.id }),
-    );
-    const process = tseClosingProcess({
-      closingType: row.type,
-      zNumber: Number(row.z_number),
-      totalGross: summary.total_gross,
-    });
-    const finish = await sign(unit, () =>
-      tse.finishTransaction(unit, start.transactionNumber, {
-        clientId: registration.client_id,
-        ...process,
-        subjectId: row.id,
-      }),
-    );
-    return {
-      ...tseClosingFiscalBlock({
+    const { recorder } = deps.fiscalUnits.providerOf(unit);
+    const location = await deps.locations.findRow(tenantOfRow(row), register.location_id);
+    const recorded = await record(unit, () =>
+      recorder.closing(unit, {
+        at: clock.now(),
+        timeZone: location.timezone,
+        clientId: register.serial_number,
+        registerId: register.id,
+        closingId: row.id,
+        closingType: row.type,
         zNumber: Number(row.z_number),
-        fiscalUnitId: unit.id,
-        certified: unit.certified === 1n,
-        registration,
-        start,
-        finish,
-        dsfinvkExportId: exportIds.get('dsfinvk') ?? null,
+        totalGross: summary.total_gross,
+        exportIds,
       }),
-    };
+    );
+    return recorded.block;
   }
 
   /** Step 1: the pending closing with its period, number and summary; or the existing one of a schedule slot. */
@@ -533,7 +519,8 @@ export function createClosingService(deps: ClosingServiceDeps) {
       const organization = await deps.organizations.get(tenant);
       const closing = presentClosing(row);
       const language = documentLanguage(register.jurisdiction as Jurisdiction);
-      const identity: Readonly<Record<string, unknown>> = organization.fiscal_identity ?? {};
+      const identity: Readonly<Record<string, unknown>> =
+        effectiveFiscalIdentity(organization.fiscal_identity, parseLocationIdentity(location)) ?? {};
       const fiscal = closingFiscalPrint(closing.fiscal, language);
       return renderClosingPdf({
         locale: language === 'de' ? `de-${register.jurisdiction}` : 'en-GB',

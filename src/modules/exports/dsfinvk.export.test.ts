@@ -323,6 +323,7 @@ const source: DsfinvkSource = {
       name: 'Filiale Mitte',
       address: JSON.stringify({ line1: 'Torstraße 1', city: 'Berlin', postal_code: '10119', country: 'DE' }),
       timezone: 'Europe/Berlin',
+      fiscal_identity: null,
     }),
   organization: () =>
     Promise.resolve({

@@ -9,6 +9,7 @@
  * gives the same bytes. Progress counts operations.
  * @module
  */
+import { effectiveFiscalIdentity } from '../../regimes/fiscal-identity.js';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -40,7 +41,13 @@ import type {
   DsfinvkSource,
   DsfinvkTseUnitRow,
 } from './dsfinvk.repository.js';
-import { safeFileNamePart, type ExportSubject, type ExportWriteContext, type ExportWriter } from './export-writer.js';
+import {
+  tarFileHeader,
+  tarFileName,
+  type ExportSubject,
+  type ExportWriteContext,
+  type ExportWriter,
+} from './export-writer.js';
 
 export interface DsfinvkExportDeps {
   readonly source: DsfinvkSource;
@@ -57,7 +64,6 @@ const SOFTWARE_NAME = 'OpenFiskal';
 const BUFFER_SIZE = 64 * 1024;
 /** Characters of rows collected per file before they are encoded. */
 const PENDING_SIZE = 8 * 1024;
-const FILE_MODE = 0o644;
 
 /** This package's version, found by walking up from this module (src/ or dist/src/) to the package.json. */
 function packageVersion(): string {
@@ -75,11 +81,6 @@ function packageVersion(): string {
     dir = dirname(dir);
   }
   return 'unknown';
-}
-
-/** `2026-03-01T09:30:00.000Z` → `20260301T093000Z`. */
-function compactTime(timestamp: string): string {
-  return timestamp.replace(/[-:]/g, '').replace(/\.\d+/, '');
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the stored shape
@@ -255,24 +256,12 @@ class CsvFiles implements RowSink {
   }
 }
 
-const tarHeader = (name: string, size: number, mtime: Date) => ({
-  name,
-  size,
-  mtime,
-  mode: FILE_MODE,
-  uid: 0,
-  gid: 0,
-  uname: 'root',
-  gname: 'root',
-  type: 'file' as const,
-});
-
 /** index.xml, the DTD, then the CSV files in table order, each streamed from its file. */
 async function fillTar(archive: Pack, dir: string, mtime: Date): Promise<void> {
   for (const name of ['index.xml', GDPDU_DTD_FILE_NAME, ...DSFINVK_TABLES.map((t) => t.file)]) {
     const path = join(dir, name);
     const { size } = await stat(path);
-    await pipeline(createReadStream(path), archive.entry(tarHeader(name, size, mtime)));
+    await pipeline(createReadStream(path), archive.entry(tarFileHeader(name, size, mtime)));
   }
   archive.finalize();
 }
@@ -337,8 +326,7 @@ export function createDsfinvkExportWriter(deps: DsfinvkExportDeps): ExportWriter
     jurisdictions: ['DE'],
     contentType: 'application/x-tar',
 
-    fileName: (subject: ExportSubject) =>
-      `dsfinvk_${safeFileNamePart(subject.registerSerialNumber)}_${compactTime(subject.from)}-${compactTime(subject.to)}.tar`,
+    fileName: (subject: ExportSubject) => tarFileName('dsfinvk', subject),
 
     async write(out, subject, context: ExportWriteContext) {
       const register = await source.register(subject.registerId);
@@ -380,8 +368,9 @@ export function createDsfinvkExportWriter(deps: DsfinvkExportDeps): ExportWriter
         for (const closing of closings) {
           const location = await locationOf(closing.location_id);
           const organization = await organizationOf(closing.organization_id);
-          const identity = parseJson<{ tax_number?: string; vat_id?: string } | null>(
-            organization.fiscal_identity ?? 'null',
+          const identity = effectiveFiscalIdentity(
+            parseJson<{ tax_number?: string; vat_id?: string } | null>(organization.fiscal_identity ?? 'null'),
+            parseJson<{ tax_number?: string; vat_id?: string } | null>(location.fiscal_identity ?? 'null'),
           );
           const vatId = identity?.vat_id ?? '';
           const input: ClosingInput = {

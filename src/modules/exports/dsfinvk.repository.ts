@@ -36,6 +36,8 @@ export interface DsfinvkLocationRow {
   /** JSON address or null. */
   readonly address: string | null;
   readonly timezone: string;
+  /** JSON: the Betriebsstätte's own fiscal identity, or null (the organization's applies). */
+  readonly fiscal_identity: string | null;
 }
 
 export interface DsfinvkOrganizationRow {
@@ -151,7 +153,7 @@ export function createDsfinvkSource(db: Pick<Database, 'executor'>): DsfinvkSour
       return db
         .executor()
         .selectFrom('locations')
-        .select(['name', 'address', 'timezone'])
+        .select(['name', 'address', 'timezone', 'fiscal_identity'])
         .where('id', '=', locationId)
         .executeTakeFirst();
     },

@@ -55,3 +55,26 @@ export interface ExportWriter {
 export function safeFileNamePart(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
 }
+
+/** `2026-03-01T09:30:00.000Z` → `20260301T093000Z`. */
+function compactTime(timestamp: string): string {
+  return timestamp.replace(/[-:]/g, '').replace(/\.\d+/, '');
+}
+
+/** `<prefix>_<serial>_<from>-<to>.tar`: what the register, the format and the period are, at a glance. */
+export function tarFileName(prefix: string, subject: ExportSubject): string {
+  return `${prefix}_${safeFileNamePart(subject.registerSerialNumber)}_${compactTime(subject.from)}-${compactTime(subject.to)}.tar`;
+}
+
+/** A TAR member's header: a plain file owned by root, mode 0644, dated `mtime` (the same bytes every time). */
+export const tarFileHeader = (name: string, size: number, mtime: Date) => ({
+  name,
+  size,
+  mtime,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  uname: 'root',
+  gname: 'root',
+  type: 'file' as const,
+});

@@ -39,6 +39,41 @@ export interface TseLogRow {
   readonly log_time: bigint;
 }
 
+/** AT: the RKSV state of a register, as far as an export needs it. */
+export interface RksvRegisterRow {
+  readonly register_id: string;
+  readonly kassen_id: string;
+  /** Secret-box sealed Base64 AES key, bound to the register id. */
+  readonly aes_key: string;
+}
+
+/** AT: a signature creation unit, as the DEP7 groups and the crypto container name it. */
+export interface RksvDeviceRow {
+  readonly fiscal_unit_id: string;
+  readonly system: 'open' | 'closed';
+  readonly zda: string;
+  readonly certificate_serial: string;
+  readonly container_id: string;
+  /** Base64 SPKI DER. */
+  readonly public_key: string;
+  /** Base64 DER (open system), else null. */
+  readonly certificate: string | null;
+}
+
+/** AT: the receipts of a period, fixed by their last Belegnummer so that re-reading them gives the same set. */
+export interface RksvReceiptRange {
+  readonly count: number;
+  /** The lowest and highest receipt number in the period; null when there is none. */
+  readonly firstNumber: bigint | null;
+  readonly lastNumber: bigint | null;
+}
+
+export interface RksvReceiptRow {
+  readonly receipt_number: bigint;
+  readonly fiscal_unit_id: string;
+  readonly jws: string;
+}
+
 const IN_FLIGHT: ExportState[] = ['queued', 'running'];
 
 export function createExportRepository(db: Pick<Database, 'executor'>) {
@@ -222,6 +257,82 @@ export function createExportRepository(db: Pick<Database, 'executor'>) {
         .where('created_at', '<=', to);
       if (afterCounter !== null) query = query.where('signature_counter', '>', afterCounter);
       return query.orderBy('signature_counter').limit(limit).execute();
+    },
+
+    // --- AT: the RKSV receipts as issued, the register's AES key and its signature devices (dep7) -----------
+
+    async rksvRegister(registerId: string): Promise<RksvRegisterRow | undefined> {
+      return db
+        .executor()
+        .selectFrom('rksv_registers')
+        .select(['register_id', 'kassen_id', 'aes_key'])
+        .where('register_id', '=', registerId)
+        .executeTakeFirst();
+    },
+
+    /** Every signature device the register ever had, oldest first. */
+    async rksvDevices(registerId: string): Promise<RksvDeviceRow[]> {
+      return db
+        .executor()
+        .selectFrom('rksv_devices')
+        .select(['fiscal_unit_id', 'system', 'zda', 'certificate_serial', 'container_id', 'public_key', 'certificate'])
+        .where('register_id', '=', registerId)
+        .orderBy('created_at')
+        .orderBy('fiscal_unit_id')
+        .execute();
+    },
+
+    /**
+     * How many receipts were issued in [from, to] and the lowest and highest Belegnummer among them, in one
+     * statement: batches bounded by them scan only that stretch of the primary key, and read the same receipts
+     * however often they are read while the register issues more.
+     */
+    async rksvReceiptRange(registerId: string, from: string, to: string): Promise<RksvReceiptRange> {
+      const row = await db
+        .executor()
+        .selectFrom('rksv_receipts')
+        .select((eb) => [
+          eb.fn.countAll<bigint | number | string>().as('count'),
+          eb.fn.min<bigint | number | string | null>('receipt_number').as('first_number'),
+          eb.fn.max<bigint | number | string | null>('receipt_number').as('last_number'),
+        ])
+        .where('register_id', '=', registerId)
+        .where('issued_at', '>=', from)
+        .where('issued_at', '<=', to)
+        .executeTakeFirst();
+      const first = row?.first_number ?? null;
+      const last = row?.last_number ?? null;
+      return {
+        count: Number(row?.count ?? 0),
+        firstNumber: first === null ? null : BigInt(first),
+        lastNumber: last === null ? null : BigInt(last),
+      };
+    },
+
+    /**
+     * The next batch of the register's receipts issued in [from, to] with a Belegnummer after `afterNumber` and up
+     * to `lastNumber`, in Belegnummer order (keyset by number, on the primary key).
+     */
+    async rksvReceiptBatch(
+      registerId: string,
+      from: string,
+      to: string,
+      afterNumber: bigint,
+      lastNumber: bigint,
+      limit: number,
+    ): Promise<RksvReceiptRow[]> {
+      return db
+        .executor()
+        .selectFrom('rksv_receipts')
+        .select(['receipt_number', 'fiscal_unit_id', 'jws'])
+        .where('register_id', '=', registerId)
+        .where('receipt_number', '>', afterNumber)
+        .where('receipt_number', '<=', lastNumber)
+        .where('issued_at', '>=', from)
+        .where('issued_at', '<=', to)
+        .orderBy('receipt_number')
+        .limit(limit)
+        .execute();
     },
   };
 }

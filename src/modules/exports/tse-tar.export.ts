@@ -8,7 +8,7 @@ import { CERTIFICATE_ORGANIZATION } from '../../regimes/de/certificate.js';
 import { tseSerialNumber } from '../../regimes/de/log-message.js';
 import { writeTseTar, type TseTarLog } from '../../regimes/de/tse-tar.js';
 import type { ExportRepository, TseUnitRow } from './export.repository.js';
-import { safeFileNamePart, type ExportSubject, type ExportWriteContext, type ExportWriter } from './export-writer.js';
+import { tarFileName, type ExportSubject, type ExportWriteContext, type ExportWriter } from './export-writer.js';
 
 export interface TseTarExportDeps {
   readonly source: Pick<ExportRepository, 'tseUnits' | 'countTseLogs' | 'tseLogBatch'>;
@@ -20,11 +20,6 @@ export interface TseTarExportDeps {
 
 /** The version of the software TSE's log format (TR-03151 log message version 2). */
 const SOFTWARE_TSE_VERSION = '2';
-
-/** `2026-03-01T09:30:00.000Z` → `20260301T093000Z`. */
-function compactTime(timestamp: string): string {
-  return timestamp.replace(/[-:]/g, '').replace(/\.\d+/, '');
-}
 
 /** The unit's TSE serial (upper-case hex): from its registration, else derived from its public key as a TSE does. */
 function tseSerialHex(unit: TseUnitRow): string {
@@ -46,8 +41,7 @@ export function createTseTarExportWriter(deps: TseTarExportDeps): ExportWriter {
     jurisdictions: ['DE'],
     contentType: 'application/x-tar',
 
-    fileName: (subject: ExportSubject) =>
-      `tse_${safeFileNamePart(subject.registerSerialNumber)}_${compactTime(subject.from)}-${compactTime(subject.to)}.tar`,
+    fileName: (subject: ExportSubject) => tarFileName('tse', subject),
 
     async write(out, subject, context: ExportWriteContext) {
       const { registerId, from, to } = subject;

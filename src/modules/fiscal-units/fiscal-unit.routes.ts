@@ -26,6 +26,13 @@ const FiscalUnitResponse = Type.Object(
     fiscal_unit: FiscalUnit,
     register: Register,
     register_api_key: RegisterApiKey,
+    registration_secrets: Nullable(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Secrets of the registration, shown once and never again (AT: `aes_key`, the Base64 AES-256 key of the ' +
+          'turnover counter, to register in FinanzOnline); null where the regime has none.',
+      }),
+    ),
   },
   { title: 'FiscalUnitResponse' },
 );

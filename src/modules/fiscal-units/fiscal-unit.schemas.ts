@@ -12,6 +12,21 @@ const Provider = Type.Enum([...PROVIDER_NAMES], {
 
 const Reason = Type.String({ minLength: 1, maxLength: 500 });
 
+const ProviderOptions = Type.Object(
+  {
+    system: Type.Optional(
+      Type.Enum(['open', 'closed'], {
+        type: 'string',
+        description:
+          'software_rksv (AT): `open` (default) signs with a certificate (ZDA AT100 for the software device); ' +
+          '`closed` is a closed system (geschlossenes Gesamtsystem, ZDA AT0) whose key is named `U:<UID>-K<n>`. A ' +
+          'replacement keeps the replaced unit’s system unless this says otherwise.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Provider-specific settings; providers ignore what is not theirs.' },
+);
+
 export const FiscalRegistration = Type.Object(
   {
     regime: Type.String({ description: 'Discriminates the rest: `tse` (DE), `rksv` (AT), …', examples: ['tse'] }),
@@ -20,9 +35,38 @@ export const FiscalRegistration = Type.Object(
     signature_algorithm: Type.Optional(Type.String({ examples: ['ecdsa-plain-SHA256'] })),
     time_format: Type.Optional(Type.String({ examples: ['unixTime'] })),
     public_key: Type.Optional(
-      Type.String({ description: 'DE: Base64 of the uncompressed EC point, exactly as in the QR code.' }),
+      Type.String({
+        description: 'DE: Base64 of the uncompressed EC point, exactly as in the QR code. AT: Base64 SPKI DER.',
+      }),
     ),
-    certificate: Type.Optional(Type.String({ description: 'DE: Base64 DER of the TSE certificate.' })),
+    certificate: Type.Optional(
+      Nullable(
+        Type.String({
+          description:
+            'DE: Base64 DER of the TSE certificate. AT: of the signing certificate; null in a closed system.',
+        }),
+      ),
+    ),
+    system: Type.Optional(Type.Enum(['open', 'closed'], { type: 'string', description: 'AT: open or closed system.' })),
+    cash_register_id: Type.Optional(Type.String({ description: "AT: the Kassen-ID, the register's serial number." })),
+    zda: Type.Optional(Type.String({ description: 'AT: AT0 (closed system), AT1–AT3, or AT100 (software).' })),
+    certificate_serial: Type.Optional(
+      Type.String({ description: 'AT: hex certificate serial, or the key id `U:<UID>-K<n>` of a closed system.' }),
+    ),
+    aes_key_check_value: Type.Optional(
+      Type.String({ description: 'AT: the check value of the AES key, to register in FinanzOnline with it.' }),
+    ),
+    start_receipt: Type.Optional(
+      Nullable(
+        Type.Object(
+          { regime: Type.String() },
+          {
+            additionalProperties: true,
+            description: "AT: the Startbeleg, when this unit issued the register's first.",
+          },
+        ),
+      ),
+    ),
   },
   { additionalProperties: true, description: "The regime's public registration data." },
 );
@@ -55,6 +99,7 @@ export const ProvisionFiscalUnitBody = Nullable(
   Type.Object(
     {
       provider: Type.Optional(Provider),
+      options: Type.Optional(ProviderOptions),
       issue_register_credential: Type.Optional(
         Type.Boolean({ description: 'Also issue a register key (`ofk_reg_…`) scoped to this register, shown once.' }),
       ),
@@ -65,7 +110,7 @@ export const ProvisionFiscalUnitBody = Nullable(
 export type ProvisionFiscalUnitBody = Static<typeof ProvisionFiscalUnitBody>;
 
 export const ReplaceFiscalUnitBody = Type.Object(
-  { reason: Reason, issue_register_credential: Type.Optional(Type.Boolean()) },
+  { reason: Reason, options: Type.Optional(ProviderOptions), issue_register_credential: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
 );
 export type ReplaceFiscalUnitBody = Static<typeof ReplaceFiscalUnitBody>;

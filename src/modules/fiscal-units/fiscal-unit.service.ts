@@ -6,7 +6,8 @@
  */
 import type { UnitOfWork } from '../../db/database.js';
 import { AppError, notFound } from '../../errors/app-error.js';
-import { checkFiscalIdentity } from '../../regimes/fiscal-identity.js';
+import { checkFiscalIdentity, effectiveFiscalIdentity } from '../../regimes/fiscal-identity.js';
+import { parseLocationIdentity } from '../locations/location.service.js';
 import type { Jurisdiction } from '../../regimes/jurisdictions.js';
 import type { Clock } from '../../shared/clock.js';
 import { isId, newId } from '../../shared/ids.js';
@@ -28,9 +29,13 @@ import type {
 import {
   DEFAULT_PROVIDER,
   SigningDeviceError,
+  type EventTime,
+  type FiscalBlock,
   type FiscalProvider,
+  type FiscalRecord,
   type ProviderName,
 } from './providers/fiscal-provider.js';
+import type { LocationService } from '../locations/location.service.js';
 
 /** Appends to the register's journal inside the caller's transaction. */
 export interface JournalAppender {
@@ -43,6 +48,21 @@ export interface JournalAppender {
   }): Promise<{ readonly seq: number }>;
 }
 
+/** Where outages of fiscal units are kept (src/modules/outages). */
+export interface OutageLog {
+  open(row: {
+    id: string;
+    register_id: string;
+    fiscal_unit_id: string;
+    started_at: string;
+    message: string;
+    created_at: string;
+    updated_at: string;
+  }): Promise<void>;
+  findOpen(fiscalUnitId: string): Promise<{ readonly id: string } | undefined>;
+  close(id: string, endedAt: string): Promise<void>;
+}
+
 export interface FiscalUnitServiceDeps {
   readonly repository: FiscalUnitRepository;
   readonly unitOfWork: UnitOfWork;
@@ -53,6 +73,8 @@ export interface FiscalUnitServiceDeps {
     setActiveFiscalUnit(registerId: string, fiscalUnitId: string | null, at: string): Promise<void>;
   };
   readonly organizations: Pick<OrganizationService, 'get'>;
+  readonly locations: Pick<LocationService, 'findRow'>;
+  readonly outages: OutageLog;
   readonly apiKeys: Pick<ApiKeyService, 'issueRegisterKey'>;
   readonly journal: JournalAppender;
   /** A signing call that takes longer fails as `unavailable`. */
@@ -64,6 +86,8 @@ export interface FiscalUnitResponse {
   fiscal_unit: FiscalUnit;
   register: Register;
   register_api_key: string | null;
+  /** Secrets of the registration shown once (AT: the AES key of the turnover counter), else null. */
+  registration_secrets: Record<string, string> | null;
 }
 
 export interface FiscalUnitReplacement {
@@ -167,12 +191,12 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
         param: 'provider',
       });
     }
-    const organization = await organizations(tenant);
-    const problems = checkFiscalIdentity(jurisdiction, organization.fiscal_identity ?? {}, true);
+    const identity = await fiscalIdentityOf(tenant, register);
+    const problems = checkFiscalIdentity(jurisdiction, identity.value, true);
     const first = problems[0];
     if (first !== undefined) {
       throw new AppError('validation_error', {
-        message: `The organization's fiscal_identity.${first.field} ${first.message}; it is needed before a fiscal unit can be provisioned in ${jurisdiction}.`,
+        message: `The ${identity.owner}'s fiscal_identity.${first.field} ${first.message}; it is needed before a fiscal unit can be provisioned in ${jurisdiction}.`,
         param: `fiscal_identity.${first.field}`,
       });
     }
@@ -181,12 +205,28 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
 
   const organizations = (tenant: Tenant) => deps.organizations.get(tenant);
 
+  /** The identity the register's fiscal documents carry: its location's (a branch abroad), else the organization's. */
+  async function fiscalIdentityOf(tenant: Tenant, register: RegisterRow) {
+    const organization = await organizations(tenant);
+    const location = await deps.locations.findRow(tenant, register.location_id);
+    const own = parseLocationIdentity(location);
+    const value = effectiveFiscalIdentity(organization.fiscal_identity, own) ?? {};
+    return { value, owner: value === own ? 'location' : 'organization' };
+  }
+
   /** Creates, provisions and activates a unit for the register; the caller holds the transaction. */
+  /** When and where an event of the register happens, for the regimes' local receipt times. */
+  async function eventTime(tenant: Tenant, register: RegisterRow): Promise<EventTime> {
+    const location = await deps.locations.findRow(tenant, register.location_id);
+    return { at: clock.now(), timeZone: location.timezone, clientId: register.serial_number, registerId: register.id };
+  }
+
   async function provisionUnit(
     tenant: Tenant,
     register: RegisterRow,
     provider: FiscalProvider,
-    replaces: string | null,
+    replaces: FiscalUnitRow | null,
+    options: Readonly<Record<string, unknown>>,
   ) {
     const now = toUtcString(clock.now());
     const id = newId('fu');
@@ -201,7 +241,7 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
       certified: provider.certified ? 1n : 0n,
       fiscal_registration: '{}',
       reason: null,
-      replaces,
+      replaces: replaces?.id ?? null,
       replaced_by: null,
       simulated_failure: 'none',
       last_error: null,
@@ -211,10 +251,19 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
       updated_at: now,
     };
     await repository.insert(row);
-    let registration: Record<string, unknown>;
+    let result: Awaited<ReturnType<FiscalProvider['provision']>>;
+    const identity = await fiscalIdentityOf(tenant, register);
     try {
-      registration = await withTimeout(
-        provider.provision({ fiscalUnitId: id, registerId: register.id, clientId: register.serial_number }),
+      result = await withTimeout(
+        provider.provision({
+          ...(await eventTime(tenant, register)),
+          fiscalUnitId: id,
+          fiscalIdentity: Object.fromEntries(
+            Object.entries(identity.value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+          ),
+          options,
+          replaces,
+        }),
         deps.signingTimeoutMs,
       );
     } catch (error) {
@@ -223,7 +272,7 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
     }
     const active: FiscalUnitChanges = {
       state: 'active',
-      fiscal_registration: JSON.stringify(registration),
+      fiscal_registration: JSON.stringify(result.registration),
       provisioned_at: now,
       updated_at: now,
     };
@@ -237,17 +286,22 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
       payload: { fiscal_unit: presentFiscalUnit(unit) },
       at: now,
     });
-    return unit;
+    return { unit, secrets: result.secrets };
   }
 
   /** Decommissions inside the caller's transaction. A failing device cannot sign its farewell; that is recorded. */
-  async function decommissionUnit(unit: FiscalUnitRow, reason: string, replacedBy: string | null) {
+  async function decommissionUnit(tenant: Tenant, unit: FiscalUnitRow, reason: string, final: boolean) {
     const now = toUtcString(clock.now());
     let signed = false;
-    if (unit.state === 'active' && unit.simulated_failure === 'none') {
+    // What can still sign signs its farewell (DE: a system log; AT: the Schlussbeleg, unsigned if it must be).
+    if (unit.state !== 'provisioning') {
       try {
-        await withTimeout(providerOf(unit).decommission(unit), deps.signingTimeoutMs);
-        signed = true;
+        const register = await registers.findRow(tenant, unit.register_id);
+        await withTimeout(
+          providerOf(unit).decommission(unit, { ...(await eventTime(tenant, register)), final }),
+          deps.signingTimeoutMs,
+        );
+        signed = unit.simulated_failure === 'none';
       } catch (error) {
         if (!(error instanceof SigningDeviceError)) throw error;
       }
@@ -255,7 +309,7 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
     const changes: FiscalUnitChanges = {
       state: 'decommissioned',
       reason,
-      replaced_by: replacedBy,
+      replaced_by: null,
       decommissioned_at: now,
       updated_at: now,
     };
@@ -301,13 +355,15 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
           });
         }
         const provider = await chooseProvider(tenant, register, body?.provider);
-        const unit = await provisionUnit(tenant, register, provider, null);
+        await registers.lock(register.id);
+        const { unit, secrets } = await provisionUnit(tenant, register, provider, null, body?.options ?? {});
         const apiKey = await registerKey(tenant, register, body?.issue_register_credential);
         return {
           object: 'fiscal_unit_response',
           fiscal_unit: presentFiscalUnit(unit),
           register: await registers.presentRow(await registers.findRow(tenant, registerId)),
           register_api_key: apiKey,
+          registration_secrets: secrets,
         };
       });
     },
@@ -332,9 +388,10 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
         await assertNoOpenOperations(register.id);
         const provider = await chooseProvider(tenant, register, old.provider as ProviderName);
         // The new unit's id must be known to mark the old one; decommission first so the register has one unit.
-        const decommissioned = await decommissionUnit(old, body.reason, null);
+        const decommissioned = await decommissionUnit(tenant, old, body.reason, false);
         await registers.setActiveFiscalUnit(register.id, null, toUtcString(clock.now()));
-        const fresh = await provisionUnit(tenant, register, provider, old.id);
+        // The replacement keeps the register's registration (AT: the Kassen-ID's chain and AES key) going.
+        const { unit: fresh } = await provisionUnit(tenant, register, provider, old, body.options ?? {});
         await repository.update(old.id, { replaced_by: fresh.id });
         const apiKey = await registerKey(tenant, register, body.issue_register_credential);
         return {
@@ -364,7 +421,20 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
             message: `The fiscal unit is still unavailable: ${health.message ?? 'no answer'}`,
           });
         }
-        return presentFiscalUnit(await markRecovered(unit));
+        const register = await registers.findRow(tenant, unit.register_id);
+        const record = await withTimeout(
+          providerOf(unit).recorder.recovered(unit, await eventTime(tenant, register)),
+          deps.signingTimeoutMs,
+        ).catch((error: unknown) => {
+          if (error instanceof SigningDeviceError) throw deviceFailure(error, unit.jurisdiction);
+          throw error;
+        });
+        if (record.deviceFailure !== null) {
+          throw new AppError('fiscal_unit_unavailable', {
+            message: `The fiscal unit is still unavailable: ${record.deviceFailure}`,
+          });
+        }
+        return presentFiscalUnit(await markRecovered(unit, record.block));
       });
     },
 
@@ -374,19 +444,19 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
         if (unit.state === 'decommissioned') throw new AppError('fiscal_unit_decommissioned');
         await registers.lock(unit.register_id);
         await assertNoOpenOperations(unit.register_id);
-        const decommissioned = await decommissionUnit(unit, reason, null);
+        const decommissioned = await decommissionUnit(tenant, unit, reason, true);
         await registers.setActiveFiscalUnit(unit.register_id, null, toUtcString(clock.now()));
         return presentFiscalUnit(decommissioned);
       });
     },
 
     /** Register archive: decommissions the unit, if any, inside the archive's transaction. */
-    async decommissionActiveUnit(register: RegisterRow, reason: string): Promise<void> {
+    async decommissionActiveUnit(tenant: Tenant, register: RegisterRow, reason: string): Promise<void> {
       const unit = await activeUnitOf(register);
       if (unit === undefined) return;
       await registers.lock(register.id);
       await assertNoOpenOperations(register.id);
-      await decommissionUnit(unit, reason, null);
+      await decommissionUnit(tenant, unit, reason, true);
       await registers.setActiveFiscalUnit(register.id, null, toUtcString(clock.now()));
     },
 
@@ -410,32 +480,64 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
         const unit = await repository.findById(unitId);
         if (unit?.state !== 'active') return;
         await registers.lock(unit.register_id);
-        const now = toUtcString(clock.now());
-        const changes: FiscalUnitChanges = { state: 'error', last_error: message, updated_at: now };
-        await repository.update(unit.id, changes);
-        await journal.append({
-          registerId: unit.register_id,
-          type: 'fiscal_unit.failed',
-          subjectId: unit.id,
-          payload: { fiscal_unit_id: unit.id, message },
-          at: now,
-        });
+        await markFailed(unit, message);
       });
     },
 
     /** A unit in `error` that signed again is active again; inside the caller's transaction. */
-    markRecovered,
+    markRecovered: (unit: FiscalUnitRow) => markRecovered(unit, null),
+
+    /**
+     * After a recorder returned: a failure the regime's outage procedure absorbed puts the unit in `error` (an
+     * outage begins); a record made by a unit in `error` ends its outage. Inside the caller's transaction.
+     */
+    async applyRecord(unit: FiscalUnitRow, record: FiscalRecord): Promise<void> {
+      // A recorder that produced nothing did not use the device (AT: a sale's start), so it proves nothing.
+      if (record.block === null && record.deviceFailure === null) return;
+      if (record.deviceFailure !== null) {
+        if (unit.state === 'active') await markFailed(unit, record.deviceFailure);
+      } else if (unit.state === 'error') {
+        await markRecovered(unit, null);
+      }
+    },
   };
 
-  async function markRecovered(unit: FiscalUnitRow): Promise<FiscalUnitRow> {
+  async function markFailed(unit: FiscalUnitRow, message: string): Promise<void> {
+    const now = toUtcString(clock.now());
+    const changes: FiscalUnitChanges = { state: 'error', last_error: message, updated_at: now };
+    await repository.update(unit.id, changes);
+    if ((await deps.outages.findOpen(unit.id)) === undefined) {
+      await deps.outages.open({
+        id: newId('out'),
+        register_id: unit.register_id,
+        fiscal_unit_id: unit.id,
+        started_at: now,
+        message,
+        created_at: now,
+        updated_at: now,
+      });
+    }
+    await journal.append({
+      registerId: unit.register_id,
+      type: 'fiscal_unit.failed',
+      subjectId: unit.id,
+      payload: { fiscal_unit_id: unit.id, message },
+      at: now,
+    });
+  }
+
+  async function markRecovered(unit: FiscalUnitRow, receipt: FiscalBlock | null): Promise<FiscalUnitRow> {
     const now = toUtcString(clock.now());
     const changes: FiscalUnitChanges = { state: 'active', last_error: null, updated_at: now };
     await repository.update(unit.id, changes);
+    const outage = await deps.outages.findOpen(unit.id);
+    if (outage !== undefined) await deps.outages.close(outage.id, now);
     await journal.append({
       registerId: unit.register_id,
       type: 'fiscal_unit.recovered',
       subjectId: unit.id,
-      payload: { fiscal_unit_id: unit.id },
+      // AT: the Sammelbeleg the recovery issued.
+      payload: receipt === null ? { fiscal_unit_id: unit.id } : { fiscal_unit_id: unit.id, receipt },
       at: now,
     });
     return { ...unit, ...changes } as FiscalUnitRow;

@@ -5,7 +5,9 @@ import type { LocationsTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
 
 export type LocationRow = LocationsTable;
-export type LocationChanges = Partial<Pick<LocationRow, 'name' | 'address' | 'timezone' | 'metadata' | 'updated_at'>>;
+export type LocationChanges = Partial<
+  Pick<LocationRow, 'name' | 'address' | 'timezone' | 'fiscal_identity' | 'metadata' | 'updated_at'>
+>;
 
 export function createLocationRepository(db: Pick<Database, 'executor'>) {
   const findInOrganization = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>

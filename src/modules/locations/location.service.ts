@@ -1,9 +1,13 @@
 /**
- * Locations: the shops of an organization. A location's time zone decides the business day of its registers.
+ * Locations: the shops of an organization. A location's time zone decides the business day of its registers; its
+ * fiscal identity, when set, is that of the permanent establishment (Betriebsstätte) it is in, and its registers use
+ * it in place of the organization's (`effectiveFiscalIdentity`). That identity is checked against the country of the
+ * location's address.
  * @module
  */
 import type { UnitOfWork } from '../../db/database.js';
 import { AppError, notFound } from '../../errors/app-error.js';
+import { checkFiscalIdentity, type FiscalIdentity } from '../../regimes/fiscal-identity.js';
 import type { Clock } from '../../shared/clock.js';
 import { defaultTimezone, timezoneName } from '../../shared/countries.js';
 import { isId, newId } from '../../shared/ids.js';
@@ -20,6 +24,11 @@ export interface LocationServiceDeps {
   readonly clock: Clock;
 }
 
+/** The location's own fiscal identity (a Betriebsstätte abroad), or null: its registers use the organization's. */
+export function parseLocationIdentity(row: Pick<LocationRow, 'fiscal_identity'>): FiscalIdentity | null {
+  return row.fiscal_identity === null ? null : (JSON.parse(row.fiscal_identity) as FiscalIdentity);
+}
+
 function present(row: LocationRow): Location {
   return {
     id: row.id,
@@ -28,6 +37,7 @@ function present(row: LocationRow): Location {
     name: row.name,
     address: row.address === null ? null : (JSON.parse(row.address) as Location['address']),
     timezone: row.timezone,
+    fiscal_identity: parseLocationIdentity(row),
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -45,6 +55,54 @@ function checkedTimezone(timezone: string): string {
 
 const addressJson = (address: CreateLocationBody['address']) =>
   address == null ? null : JSON.stringify({ line2: null, state: null, ...address });
+
+/** The fiscal identity as stored: JSON, or null when unset or without any identifier (`{}`). */
+function fiscalIdentityJson(identity: CreateLocationBody['fiscal_identity']): string | null {
+  if (identity == null) return null;
+  const fields = Object.entries(identity).filter(([, value]) => value !== undefined);
+  return fields.length === 0 ? null : JSON.stringify(Object.fromEntries(fields));
+}
+
+const addressCountry = (address: string | null): string | null =>
+  address === null ? null : (JSON.parse(address) as { country: string }).country;
+
+/**
+ * Checks a location's fiscal identity (stored JSON) against the country of its address (stored JSON); 422 naming
+ * the offending field. `cause` says what the request changed: the identity itself, or the address under it.
+ */
+function assertFiscalIdentity(address: string | null, identity: string | null, cause: 'identity' | 'address'): void {
+  if (identity === null) return;
+  const country = addressCountry(address);
+  if (country === null) {
+    throw new AppError(
+      'validation_error',
+      cause === 'identity'
+        ? {
+            message:
+              "A location's fiscal_identity belongs to the country of its address, and this location has no address; " +
+              'send `address` with it.',
+            param: 'fiscal_identity',
+          }
+        : {
+            message:
+              'The location has a fiscal_identity, which belongs to the country of its address; it cannot lose its ' +
+              'address while the fiscal_identity is set (clear fiscal_identity with null first, or in the same request).',
+            param: 'address',
+          },
+    );
+  }
+  const [problem] = checkFiscalIdentity(country, JSON.parse(identity) as FiscalIdentity, false);
+  if (problem !== undefined) {
+    throw new AppError('validation_error', {
+      message:
+        cause === 'identity'
+          ? `fiscal_identity.${problem.field} ${problem.message} (the location's address is in ${country}).`
+          : `The location's new address is in ${country}, where its fiscal_identity.${problem.field} ` +
+            `${problem.message}; change or clear fiscal_identity in the same request.`,
+      param: `fiscal_identity.${problem.field}`,
+    });
+  }
+}
 
 export function createLocationService({ repository, unitOfWork, clock }: LocationServiceDeps) {
   async function findRow(tenant: Tenant, id: string): Promise<LocationRow> {
@@ -70,17 +128,21 @@ export function createLocationService({ repository, unitOfWork, clock }: Locatio
         }
       }
       timezone = checkedTimezone(timezone);
+      const address = addressJson(input.address);
+      const fiscalIdentity = fiscalIdentityJson(input.fiscal_identity);
+      assertFiscalIdentity(address, fiscalIdentity, 'identity');
       const now = toUtcString(clock.now());
       const row: LocationRow = {
         id: newId('loc'),
         platform_id: tenant.platformId,
         organization_id: tenant.organizationId,
         name: input.name,
-        address: addressJson(input.address),
+        address,
         timezone,
         metadata: JSON.stringify(input.metadata ?? {}),
         created_at: now,
         updated_at: now,
+        fiscal_identity: fiscalIdentity,
       };
       await repository.insert(row);
       return present(row);
@@ -103,6 +165,15 @@ export function createLocationService({ repository, unitOfWork, clock }: Locatio
         if (patch.address !== undefined) changes.address = addressJson(patch.address);
         if (patch.timezone !== undefined) {
           changes.timezone = checkedTimezone(patch.timezone);
+        }
+        if (patch.fiscal_identity !== undefined) changes.fiscal_identity = fiscalIdentityJson(patch.fiscal_identity);
+        const address = changes.address === undefined ? row.address : changes.address;
+        const fiscalIdentity = changes.fiscal_identity === undefined ? row.fiscal_identity : changes.fiscal_identity;
+        if (patch.fiscal_identity !== undefined) {
+          assertFiscalIdentity(address, fiscalIdentity, 'identity');
+        } else if (addressCountry(address) !== addressCountry(row.address)) {
+          // The identity stays, but the country it was checked against changes (or goes): check it again.
+          assertFiscalIdentity(address, fiscalIdentity, 'address');
         }
         if (patch.metadata !== undefined) {
           changes.metadata = JSON.stringify(

@@ -10,16 +10,6 @@ import type { UnitOfWork } from '../../db/database.js';
 import type { OperationType } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors/app-error.js';
 import { cashMovementProcess } from '../../regimes/de/process-data.js';
-import {
-  START_PROCESS,
-  tseDocumentNumber,
-  tseFiscalBlock,
-  tseLogFromEvent,
-  tseReceipt,
-  type TseFiscalBlock,
-  type TseLogView,
-  type TseRegistrationView,
-} from '../../regimes/de/tse-fiscal-block.js';
 import type { Jurisdiction } from '../../regimes/jurisdictions.js';
 import { isAllowedTaxRate, allowedTaxRates } from '../../regimes/tax-rates.js';
 import type { Clock } from '../../shared/clock.js';
@@ -35,7 +25,14 @@ import {
   type JournalAppender,
 } from '../fiscal-units/fiscal-unit.service.js';
 import type { FiscalUnitRow } from '../fiscal-units/fiscal-unit.repository.js';
-import { SigningDeviceError, type TseDevice } from '../fiscal-units/providers/fiscal-provider.js';
+import {
+  SigningDeviceError,
+  type EventTime,
+  type FiscalBlock,
+  type FiscalEventRecorder,
+  type FiscalRecord,
+  type OperationFiscalEvent,
+} from '../fiscal-units/providers/fiscal-provider.js';
 import type { LocationService } from '../locations/location.service.js';
 import type { RegisterRow } from '../registers/register.repository.js';
 import type { RegisterService } from '../registers/register.service.js';
@@ -77,7 +74,7 @@ export interface OperationServiceDeps {
   readonly clock: Clock;
   readonly registers: Pick<RegisterService, 'findRow' | 'lock' | 'nextSequenceNumber'>;
   readonly locations: Pick<LocationService, 'findRow'>;
-  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'markRecovered'> & {
+  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'applyRecord'> & {
     findUnit(id: string): Promise<FiscalUnitRow | undefined>;
   };
   readonly journal: JournalAppender;
@@ -118,9 +115,19 @@ interface StoredData {
 
 interface FiscalUnitContext {
   readonly unit: FiscalUnitRow;
-  readonly tse: TseDevice;
-  readonly registration: TseRegistrationView;
+  readonly recorder: FiscalEventRecorder;
 }
+
+/** What a completion, cancellation or void tells the regime, before the common event fields. */
+type OperationOutcome =
+  Extract<
+    OperationFiscalEvent,
+    { kind: 'complete' } | { kind: 'cancel' } | { kind: 'void' } | { kind: 'cash_movement' }
+  > extends infer E
+    ? E extends OperationFiscalEvent
+      ? Omit<E, keyof EventTime | 'operationId' | 'sequenceNumber' | 'started'>
+      : never
+    : never;
 
 const EMPTY_TOTALS = computeTotals([], 1);
 
@@ -209,28 +216,28 @@ export function createOperationService(deps: OperationServiceDeps) {
     if (unit === undefined || (unit.state !== 'active' && unit.state !== 'error')) {
       throw new AppError('no_active_fiscal_unit');
     }
-    const tse = deps.fiscalUnits.providerOf(unit).tse;
-    if (tse === null) {
-      throw new AppError('no_active_fiscal_unit', {
-        message: `Fiscal events for ${register.jurisdiction} registers are not supported yet.`,
-      });
-    }
-    return { unit, tse, registration: parseJson<TseRegistrationView>(unit.fiscal_registration) };
+    return { unit, recorder: deps.fiscalUnits.providerOf(unit).recorder };
+  }
+
+  async function eventTime(tenant: Tenant, register: RegisterRow): Promise<EventTime> {
+    const location = await deps.locations.findRow(tenant, register.location_id);
+    return { at: clock.now(), timeZone: location.timezone, clientId: register.serial_number, registerId: register.id };
   }
 
   /**
-   * One signing call, bounded by the signing timeout. A unit in `error` that signs again is `active` again; a
-   * failure schedules `onFailure` for after the rollback and surfaces as 502/503.
+   * One recording, bounded by the signing timeout. What the regime's outage procedure absorbed puts the unit in
+   * `error`, a record by a unit in `error` recovers it; a failure the regime cannot absorb schedules `onFailure`
+   * for after the rollback and surfaces as 502/503.
    */
-  async function sign(
+  async function record(
     context: FiscalUnitContext,
-    call: () => Promise<TseLogView>,
+    call: () => Promise<FiscalRecord>,
     onFailure: (() => Promise<void>) | null = null,
-  ): Promise<TseLogView> {
+  ): Promise<FiscalRecord> {
     try {
-      const log = await withTimeout(call(), deps.signingTimeoutMs);
-      if (context.unit.state === 'error') await deps.fiscalUnits.markRecovered(context.unit);
-      return log;
+      const result = await withTimeout(call(), deps.signingTimeoutMs);
+      await deps.fiscalUnits.applyRecord(context.unit, result);
+      return result;
     } catch (error) {
       if (!(error instanceof SigningDeviceError)) throw error;
       unitOfWork.afterRollback(async () => {
@@ -452,58 +459,46 @@ export function createOperationService(deps: OperationServiceDeps) {
     const context = await fiscalUnitOf(input.register);
     const sequence = await registers.nextSequenceNumber(input.register.id);
     const id = newId('op');
-    const start = await sign(context, () =>
-      context.tse.startTransaction(context.unit, {
-        clientId: context.registration.client_id,
-        ...START_PROCESS,
-        subjectId: id,
+    const started = await record(context, async () => ({
+      block: await context.recorder.start(context.unit, {
+        clientId: input.register.serial_number,
+        registerId: input.register.id,
+        operationId: id,
       }),
-    );
+      deviceFailure: null,
+    }));
     const row = newRow(tenant, input, id, sequence, toUtcString(clock.now()));
     row.fiscal_unit_id = context.unit.id;
-    row.fiscal = JSON.stringify(
-      tseFiscalBlock({
-        fiscalUnitId: context.unit.id,
-        certified: context.unit.certified === 1n,
-        registration: context.registration,
-        documentNumber: null,
-        documentType: null,
-        start,
-        finish: null,
-      }),
-    );
+    row.fiscal = started.block === null ? null : JSON.stringify(started.block);
     await repository.insert(row);
     await journalOperation('operation.started', row);
     return row;
   }
 
-  /** Finishes the open TSE transaction of `row` with the given process, and stores the result. */
+  /** Records the operation's fiscal event with its register's fiscal unit, and stores the result. */
   async function finish(
+    tenant: Tenant,
     row: OperationRow,
+    register: RegisterRow,
     context: FiscalUnitContext,
-    process: { processType: string; processData: string; documentType: string },
+    outcome: OperationOutcome,
     changes: { state: 'completed' | 'cancelled'; data?: StoredData; reason?: string | null },
     journalType: string,
   ): Promise<OperationRow> {
-    const block = parseJson<TseFiscalBlock>(row.fiscal ?? 'null');
-    if (block.start_event === null) throw new Error(`operation ${row.id} has no signed start`);
-    const start = tseLogFromEvent(block.start_event, block.transaction_number);
+    const started = row.fiscal === null ? null : parseJson<FiscalBlock>(row.fiscal);
     const markFailed = async () => {
       await unitOfWork.transaction(() =>
         repository.update(row.id, { fiscal_state: 'failed', updated_at: toUtcString(clock.now()) }),
       );
     };
-    const end = await sign(
-      context,
-      () =>
-        context.tse.finishTransaction(context.unit, start.transactionNumber, {
-          clientId: context.registration.client_id,
-          processType: process.processType,
-          processData: process.processData,
-          subjectId: row.id,
-        }),
-      markFailed,
-    );
+    const event = {
+      ...(await eventTime(tenant, register)),
+      ...outcome,
+      operationId: row.id,
+      sequenceNumber: row.sequence_number,
+      started,
+    } as OperationFiscalEvent;
+    const recorded = await record(context, () => context.recorder.finish(context.unit, event), markFailed);
     const now = clock.now();
     const updated: OperationRow = {
       ...row,
@@ -511,17 +506,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       fiscal_state: 'succeeded',
       data: changes.data === undefined ? row.data : JSON.stringify(changes.data),
       reason: changes.reason === undefined ? row.reason : changes.reason,
-      fiscal: JSON.stringify(
-        tseFiscalBlock({
-          fiscalUnitId: context.unit.id,
-          certified: context.unit.certified === 1n,
-          registration: context.registration,
-          documentNumber: tseDocumentNumber(row.sequence_number, now),
-          documentType: process.documentType,
-          start,
-          finish: end,
-        }),
-      ),
+      fiscal: recorded.block === null ? null : JSON.stringify(recorded.block),
       completed_at: changes.state === 'completed' ? toUtcString(now) : null,
       updated_at: toUtcString(now),
     };
@@ -595,13 +580,21 @@ export function createOperationService(deps: OperationServiceDeps) {
       );
       const settled: StoredData = { ...data, payments };
       const context = await fiscalUnitOf(register);
-      const receipt = tseReceipt({
+      const outcome: OperationOutcome = {
         kind: 'complete',
         operationType: row.type as 'sale' | 'training' | 'refund' | 'exchange',
         breakdown: totals.tax_breakdown,
         payments,
-      });
-      const updated = await finish(row, context, receipt, { state: 'completed', data: settled }, 'operation.completed');
+      };
+      const updated = await finish(
+        tenant,
+        row,
+        register,
+        context,
+        outcome,
+        { state: 'completed', data: settled },
+        'operation.completed',
+      );
       return presentOperation(updated);
     });
   }
@@ -611,24 +604,36 @@ export function createOperationService(deps: OperationServiceDeps) {
       const { row, register } = await openRowForChange(tenant, id, kind);
       const data = parseJson<StoredData>(row.data);
       const context = await fiscalUnitOf(register);
-      const receipt = tseReceipt({ kind: 'cancel', breakdown: (data.totals ?? EMPTY_TOTALS).tax_breakdown });
-      const updated = await finish(row, context, receipt, { state: 'cancelled', reason }, 'operation.cancelled');
+      const outcome: OperationOutcome = {
+        kind: 'cancel',
+        operationType: row.type as 'sale' | 'training' | 'refund' | 'exchange',
+        breakdown: (data.totals ?? EMPTY_TOTALS).tax_breakdown,
+      };
+      const updated = await finish(
+        tenant,
+        row,
+        register,
+        context,
+        outcome,
+        { state: 'cancelled', reason },
+        'operation.cancelled',
+      );
       return presentOperation(updated);
     });
   }
 
-  /** Opens and immediately finishes a TSE transaction: voids and cash movements. */
+  /** Opens and immediately finishes an operation: voids and cash movements. */
   async function singleEvent(
     tenant: Tenant,
     input: NewOperation,
-    process: (row: OperationRow) => { processType: string; processData: string; documentType: string },
+    outcome: OperationOutcome,
     journalType: string,
     afterInsert: (row: OperationRow) => Promise<void> = () => Promise.resolve(),
   ): Promise<Operation> {
     const opened = await open(tenant, input);
     await afterInsert(opened);
     const context = await fiscalUnitOf(input.register);
-    const updated = await finish(opened, context, process(opened), { state: 'completed' }, journalType);
+    const updated = await finish(tenant, opened, input.register, context, outcome, { state: 'completed' }, journalType);
     return presentOperation(updated);
   }
 
@@ -857,13 +862,12 @@ export function createOperationService(deps: OperationServiceDeps) {
             originalId: original.id,
             reason,
           },
-          () =>
-            tseReceipt({
-              kind: 'void',
-              originalType: original.type,
-              breakdown: originalTotals.tax_breakdown,
-              payments: data.payments ?? [],
-            }),
+          {
+            kind: 'void',
+            originalType: original.type as 'sale' | 'training' | 'refund' | 'exchange',
+            breakdown: originalTotals.tax_breakdown,
+            payments: data.payments ?? [],
+          },
           'operation.voided',
           async (row) => {
             await repository.update(original.id, { voided_by: row.id, updated_at: row.updated_at });
@@ -882,9 +886,9 @@ export function createOperationService(deps: OperationServiceDeps) {
             param: 'currency',
           });
         }
-        let process: ReturnType<typeof cashMovementProcess>;
         try {
-          process = cashMovementProcess(body.kind, body.direction, body.amount, currency);
+          // The DSFinV-K business-case table says which way each kind of movement goes; it holds everywhere.
+          cashMovementProcess(body.kind, body.direction, body.amount, currency);
         } catch (error) {
           throw new AppError('validation_error', {
             message: error instanceof Error ? error.message : String(error),
@@ -909,7 +913,13 @@ export function createOperationService(deps: OperationServiceDeps) {
             originalId: null,
             reason: body.reason ?? null,
           },
-          () => ({ processType: process.processType, processData: process.processData, documentType: 'Beleg' }),
+          {
+            kind: 'cash_movement',
+            movementKind: body.kind,
+            direction: body.direction,
+            amount: body.amount,
+            currency,
+          },
           'operation.completed',
         );
       });

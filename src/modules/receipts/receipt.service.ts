@@ -4,14 +4,22 @@
  * PDF. Nothing is stored: a receipt is derived from the operation and its register, so it is the same every time.
  * @module
  */
+import { effectiveFiscalIdentity } from '../../regimes/fiscal-identity.js';
+import { parseLocationIdentity } from '../locations/location.service.js';
 import { renderReceiptPdf, type ReceiptPdfData } from '../../documents/pdf/receipt-pdf.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Tenant } from '../../shared/tenant.js';
 import type { LocationService } from '../locations/location.service.js';
-import type { Operation } from '../operations/operation.schemas.js';
 import type { OperationService } from '../operations/operation.service.js';
 import type { OrganizationService } from '../organizations/organization.service.js';
 import type { RegisterService } from '../registers/register.service.js';
+import {
+  receiptFiscalFields,
+  receiptFiscalNotice,
+  receiptFiscalTitle,
+  receiptJurisdiction,
+  receiptLanguage,
+} from '../../regimes/receipts.js';
 import type { Receipt } from './receipt.schemas.js';
 
 export interface ReceiptServiceDeps {
@@ -22,34 +30,6 @@ export interface ReceiptServiceDeps {
 }
 
 type Address = Receipt['issuer']['address'];
-type FiscalBlock = NonNullable<Operation['fiscal']>;
-
-interface TseEventView {
-  signed_at: string;
-  transaction_counter: number;
-  signature: string;
-}
-
-/** The German plain-text TSE fields (DSFinV-K Anhang I; KassenSichV §6), in print order. */
-function germanFiscalFields(fiscal: FiscalBlock): Receipt['fiscal_fields'] {
-  const start = fiscal.start_event as TseEventView | null | undefined;
-  const end = fiscal.end_event as TseEventView | null | undefined;
-  const fields: Array<[string, string | number | null | undefined]> = [
-    ['Kassen-Seriennummer (ClientID)', fiscal.client_id],
-    ['TSE-Seriennummer', fiscal.tse_serial],
-    ['TSE-Transaktion', fiscal.transaction_number],
-    ['TSE-Start', start?.signed_at],
-    ['TSE-Stop', end?.signed_at],
-    ['TSE-Signaturzähler', end?.transaction_counter],
-    ['TSE-Signatur', end?.signature],
-    ['TSE-Zeitformat', fiscal.time_format],
-    ['TSE-Hashalgorithmus', fiscal.signature_algorithm],
-    ['TSE-PublicKey', fiscal.public_key],
-  ];
-  return fields
-    .filter((field): field is [string, string | number] => field[1] !== undefined && field[1] !== null)
-    .map(([label, value]) => ({ label, value: String(value) }));
-}
 
 const TITLES: Readonly<Record<string, { de: string; en: string }>> = {
   sale: { de: 'Beleg', en: 'Receipt' },
@@ -86,7 +66,8 @@ export function createReceiptService(deps: ReceiptServiceDeps) {
     const register = await deps.registers.findRow(tenant, operation.register_id);
     const location = await deps.locations.findRow(tenant, register.location_id);
     const organization = await deps.organizations.get(tenant);
-    const identity = organization.fiscal_identity ?? {};
+    // A register in a branch abroad uses that Betriebsstätte's identity (the location's), else the organization's.
+    const identity = effectiveFiscalIdentity(organization.fiscal_identity, parseLocationIdentity(location)) ?? {};
     const data = operation.data;
     const fiscal = operation.fiscal;
     return {
@@ -137,7 +118,7 @@ export function createReceiptService(deps: ReceiptServiceDeps) {
             }
           : null,
       fiscal,
-      fiscal_fields: fiscal?.regime === 'tse' ? germanFiscalFields(fiscal) : [],
+      fiscal_fields: receiptFiscalFields(fiscal),
       references: operation.references,
     };
   }
@@ -151,9 +132,12 @@ export function createReceiptService(deps: ReceiptServiceDeps) {
   };
 }
 
-/** Maps the canonical receipt to the PDF's view model: labels in the register's language, signed amounts. */
+/**
+ * Maps the canonical receipt to the PDF's view model: labels in the language of the receipt's regime, signed
+ * amounts.
+ */
 export function toPdfData(receipt: Receipt): ReceiptPdfData {
-  const language = receipt.fiscal?.regime === 'tse' ? 'de' : 'en';
+  const language = receiptLanguage(receipt.fiscal);
   const { operation, totals } = receipt;
   const titleKey =
     operation.type === 'cash_movement' ? `cash_movement_${receipt.cash_movement?.direction ?? 'in'}` : operation.type;
@@ -167,7 +151,7 @@ export function toPdfData(receipt: Receipt): ReceiptPdfData {
   const sign = cashMovement?.direction === 'out' ? -1 : 1;
   return {
     language,
-    jurisdiction: receipt.fiscal?.regime === 'tse' ? 'DE' : 'other',
+    jurisdiction: receiptJurisdiction(receipt.fiscal),
     currency: operation.currency,
     training: operation.training,
     documentTitle: (TITLES[titleKey] ?? { de: 'Beleg', en: 'Receipt' })[language],
@@ -254,15 +238,11 @@ export function toPdfData(receipt: Receipt): ReceiptPdfData {
       receipt.fiscal === null
         ? null
         : {
-            title: receipt.fiscal.regime === 'tse' ? 'TSE' : receipt.fiscal.regime,
+            title: receiptFiscalTitle(receipt.fiscal),
             fields: receipt.fiscal_fields,
             qrData: receipt.fiscal.verification.qr_data,
             certified: receipt.fiscal.certified,
-            notice: receipt.fiscal.certified
-              ? null
-              : language === 'de'
-                ? 'Nicht zertifizierte Software-TSE (Simulation)'
-                : 'Uncertified software signing device (simulation)',
+            notice: receiptFiscalNotice(receipt.fiscal, language),
           },
     footer: null,
   };

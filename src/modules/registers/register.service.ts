@@ -33,7 +33,7 @@ export interface RegisterServiceDeps {
   /** Expands `active_fiscal_unit`. */
   readonly fiscalUnits: { findPresented(id: string): Promise<FiscalUnit | null> };
   /** Archiving decommissions the active fiscal unit first (set once the fiscal unit service exists). */
-  readonly decommissionActiveUnit: (register: RegisterRow, reason: string) => Promise<void>;
+  readonly decommissionActiveUnit: (tenant: Tenant, register: RegisterRow, reason: string) => Promise<void>;
 }
 
 function present(row: RegisterRow, activeFiscalUnit: FiscalUnit | null): Register {
@@ -207,7 +207,7 @@ export function createRegisterService(deps: RegisterServiceDeps) {
         if (row.state === 'archived') {
           throw new AppError('register_archived', { message: 'The register is already archived.' });
         }
-        await deps.decommissionActiveUnit(row, 'Register archived');
+        await deps.decommissionActiveUnit(tenant, row, 'Register archived');
         const now = toUtcString(clock.now());
         const changes: RegisterChanges = { state: 'archived', archived_at: now, updated_at: now };
         await repository.update(row.id, changes);

@@ -3,11 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { parseRksvAmount, RKSV_TAX_SETS } from './amounts.js';
 import { chainValue, parseJws, jwsToQr, jwsToOcr } from './receipt-code.js';
 import {
+  completeReceipt,
   composeReceipt,
   createRegisterState,
   issueReceipt,
+  issueReceiptAsync,
   needsSammelbeleg,
+  prepareReceipt,
   RksvRuleError,
+  type RksvAsyncSign,
   type RksvReceiptInput,
   type RksvRegisterState,
 } from './register.js';
@@ -280,5 +284,195 @@ describe('composeReceipt tampering (for conformance tests)', () => {
   it('needs a device name even when no device answers', () => {
     const draft = { receiptNumber: '1', dateTime: at(), amounts: { ...ZERO }, counterMode: 'counted' } as const;
     expect(ruleCode(() => composeReceipt(fresh(), draft, null))).toBe('NO_SIGNATURE_DEVICE');
+  });
+});
+
+/** The device of `signer` as an asynchronous signer. */
+const asyncSign: RksvAsyncSign = (input) => Promise.resolve(signer.sign(input));
+const identity = { zda: signer.zda, certificateSerial: signer.certificateSerial };
+
+async function asyncRuleCode(action: () => Promise<unknown>): Promise<string | null> {
+  try {
+    await action();
+    return null;
+  } catch (error) {
+    if (error instanceof RksvRuleError) return error.code;
+    throw error;
+  }
+}
+
+describe('prepareReceipt and completeReceipt', () => {
+  it('compose exactly what composeReceipt composes, the signing input being header.payload', () => {
+    const { state } = run([{ kind: 'start' }]);
+    const draft = {
+      receiptNumber: '2',
+      dateTime: at(),
+      amounts: { ...ZERO, normal: 1234n },
+      counterMode: 'counted',
+    } as const;
+    const prepared = prepareReceipt(state, draft, identity);
+    const signature = signer.sign(prepared.signingInput);
+    const split = completeReceipt(prepared, signature);
+    const whole = composeReceipt(state, draft, { ...identity, sign: () => signature });
+    expect(split).toEqual(whole);
+    const parsed = parseJws(split.receipt.jws);
+    expect(prepared.signingInput.toString('ascii')).toBe(parsed.signingInput);
+    expect(prepared.payload).toBe(split.receipt.payload);
+
+    const unsigned = completeReceipt(prepared, null);
+    expect(unsigned).toEqual(composeReceipt(state, draft, null));
+    expect(unsigned.receipt.signatureDeviceFailed).toBe(true);
+    expect(() => completeReceipt(prepared, Buffer.alloc(71))).toThrow(/64 bytes/);
+  });
+});
+
+describe('issueReceiptAsync', () => {
+  it('issues what issueReceipt issues, step for step, signed by the awaited device', async () => {
+    const inputs: Array<Omit<RksvReceiptInput, 'dateTime'>> = [
+      { kind: 'start' },
+      { kind: 'standard', amounts: { normal: 1000n, ermaessigt1: 250n } },
+      { kind: 'storno', amounts: { normal: -500n } },
+      { kind: 'training', amounts: { besonders: 700n } },
+      { kind: 'null' },
+      { kind: 'monthly' },
+      { kind: 'annual' },
+      { kind: 'closing' },
+    ];
+    let state = fresh();
+    let previous: string | null = null;
+    for (const input of inputs) {
+      const dated = { ...input, dateTime: at() };
+      const seen: Buffer[] = [];
+      const sync = issueReceipt(state, dated, signer);
+      const result = await issueReceiptAsync(state, dated, identity, (signingInput) => {
+        seen.push(signingInput);
+        return asyncSign(signingInput);
+      });
+      expect(seen).toHaveLength(1);
+      expect(result.receipt.payload).toBe(sync.receipt.payload);
+      expect(result.receipt.kind).toBe(input.kind);
+      expect(result.receipt.signatureDeviceFailed).toBe(false);
+      expect({ ...result.nextState, lastJws: null }).toEqual({ ...sync.nextState, lastJws: null });
+      const parsed = parseJws(result.receipt.jws);
+      expect(seen[0]?.toString('ascii')).toBe(parsed.signingInput);
+      expect(parsed.fields.chainValue).toBe(chainValue(previous, 'KASSE-1'));
+      expect(
+        verify(
+          'sha256',
+          Buffer.from(parsed.signingInput),
+          { key: device.material.publicKey, dsaEncoding: 'ieee-p1363' },
+          parsed.signature,
+        ),
+      ).toBe(true);
+      expect(result.nextState.lastJws).toBe(result.receipt.jws);
+      previous = result.receipt.jws;
+      state = result.nextState;
+    }
+    expect(state.closed).toBe(true);
+    expect(state.turnoverCents).toBe(750n);
+  });
+
+  it('treats a null answer and a rejected promise as a failed device, with the outage rules of issueReceipt', async () => {
+    const failing: RksvAsyncSign = () => Promise.reject(new Error('card not responding'));
+    const silent: RksvAsyncSign = () => Promise.resolve(null);
+    const { state: started } = run([{ kind: 'start' }]);
+
+    const first = await issueReceiptAsync(
+      started,
+      { kind: 'standard', dateTime: at(), amounts: { normal: 500n } },
+      identity,
+      failing,
+    );
+    const second = await issueReceiptAsync(
+      first.nextState,
+      { kind: 'storno', dateTime: at(), amounts: { normal: -100n } },
+      identity,
+      silent,
+    );
+    for (const { receipt } of [first, second]) {
+      expect(receipt.signatureDeviceFailed).toBe(true);
+      expect(receipt.jws.endsWith('.U2ljaGVyaGVpdHNlaW5yaWNodHVuZyBhdXNnZWZhbGxlbg')).toBe(true);
+      expect(receipt.fields.certificateSerial).toBe('U:ATU12345678-K1');
+    }
+    const state = second.nextState;
+    expect(needsSammelbeleg(state)).toBe(true);
+    expect(state.failedSince).toBe(first.receipt.dateTime);
+    expect(state.turnoverCents).toBe(400n);
+
+    // Signature-required kinds are refused while the device fails, whether it rejects, answers null or is absent.
+    for (const sign of [failing, silent]) {
+      expect(
+        await asyncRuleCode(() => issueReceiptAsync(state, { kind: 'annual', dateTime: at() }, identity, sign)),
+      ).toBe('SIGNATURE_REQUIRED');
+      expect(
+        await asyncRuleCode(() => issueReceiptAsync(state, { kind: 'collective', dateTime: at() }, identity, sign)),
+      ).toBe('SIGNATURE_REQUIRED');
+    }
+    let called = false;
+    const spy: RksvAsyncSign = (input) => {
+      called = true;
+      return asyncSign(input);
+    };
+    expect(await asyncRuleCode(() => issueReceiptAsync(state, { kind: 'annual', dateTime: at() }, null, spy))).toBe(
+      'SIGNATURE_REQUIRED',
+    );
+    const absent = await issueReceiptAsync(state, { kind: 'null', dateTime: at() }, null, spy);
+    expect(called).toBe(false);
+    expect(absent.receipt).toMatchObject({ signatureDeviceFailed: true });
+    expect(absent.receipt.fields.certificateSerial).toBe('U:ATU12345678-K1');
+
+    // Back online: the Sammelbeleg first, then anything.
+    expect(
+      await asyncRuleCode(() =>
+        issueReceiptAsync(state, { kind: 'standard', dateTime: at(), amounts: { normal: 1n } }, identity, asyncSign),
+      ),
+    ).toBe('SAMMELBELEG_REQUIRED');
+    const collective = await issueReceiptAsync(state, { kind: 'collective', dateTime: at() }, identity, asyncSign);
+    expect(collective.receipt.signatureDeviceFailed).toBe(false);
+    expect(needsSammelbeleg(collective.nextState)).toBe(false);
+    const after = await issueReceiptAsync(
+      collective.nextState,
+      { kind: 'standard', dateTime: at(), amounts: { normal: 1n } },
+      identity,
+      asyncSign,
+    );
+    expect(after.nextState.turnoverCents).toBe(401n);
+  });
+
+  it('checks the order rules before asking the device, and leaves the state alone', async () => {
+    let calls = 0;
+    const counting: RksvAsyncSign = (input) => {
+      calls += 1;
+      return asyncSign(input);
+    };
+    const state = fresh();
+    const snapshot = { ...state };
+    expect(
+      await asyncRuleCode(() => issueReceiptAsync(state, { kind: 'standard', dateTime: at() }, identity, counting)),
+    ).toBe('START_RECEIPT_REQUIRED');
+    expect(
+      await asyncRuleCode(() =>
+        issueReceiptAsync(state, { kind: 'start', dateTime: at(), amounts: { normal: 1n } }, identity, counting),
+      ),
+    ).toBe('NULL_RECEIPT_WITH_AMOUNTS');
+    expect(calls).toBe(0);
+    const { state: started } = run([{ kind: 'start' }]);
+    const open = createOpenSystemSoftwareDevice();
+    expect(
+      await asyncRuleCode(() =>
+        issueReceiptAsync(started, { kind: 'null', dateTime: at() }, open.signer, (input) =>
+          Promise.resolve(open.signer.sign(input)),
+        ),
+      ),
+    ).toBe('SYSTEM_TYPE_CHANGED');
+    await issueReceiptAsync(state, { kind: 'start', dateTime: at() }, identity, counting);
+    expect(calls).toBe(1);
+    expect(state).toEqual(snapshot);
+  });
+
+  it('refuses a device that answers anything but 64 bytes', async () => {
+    await expect(
+      issueReceiptAsync(fresh(), { kind: 'start', dateTime: at() }, identity, () => Promise.resolve(Buffer.alloc(71))),
+    ).rejects.toThrow(/64 bytes/);
   });
 });

@@ -11,6 +11,10 @@
  * - {@link composeReceipt} only computes: amounts → turnover counter → chaining → payload → JWS → QR/OCR. It checks
  *   no order rule and accepts a {@link RksvReceiptTamper} — the hook conformance tests use to build deliberately
  *   broken receipts the way ztp-at/RKSV's test generator does. Production code calls {@link issueReceipt}.
+ *   It is two steps, so that a device may answer asynchronously: {@link prepareReceipt} (up to the JWS signing
+ *   input) and {@link completeReceipt} (given the signature, or null when the device failed).
+ * - {@link issueReceiptAsync} is {@link issueReceipt} for such devices (a card reader, an HSM, a signature service):
+ *   the same rules on the same two steps, with the signing awaited in between.
  *
  * Turnover counter (Z 8): the sum of all amounts of all receipts, storno included, training excluded.
  * @module
@@ -209,16 +213,14 @@ export interface RksvReceiptResult<R> {
   readonly nextState: RksvRegisterState;
 }
 
-function trySign(signer: RksvSigner | null, signingInput: string): Buffer | null {
+function trySign(signer: RksvSigner | null, signingInput: Buffer): Buffer | null {
   if (signer === null) return null;
-  let signature: Buffer;
   try {
-    signature = signer.sign(Buffer.from(signingInput, 'ascii'));
+    return signer.sign(signingInput);
   } catch {
     // A throwing device is a failed device (RKSV § 17): the receipt goes out with the failure marker.
     return null;
   }
-  return checkEs256Signature(signature);
 }
 
 function readableForms(jws: string): { qr: string; ocr: string } {
@@ -230,17 +232,36 @@ function readableForms(jws: string): { qr: string; ocr: string } {
 }
 
 /**
- * Computes one receipt and the next state without checking any order rule. `signer` null or throwing = the device
- * has failed; the receipt then names `state.lastSignatureDevice`.
+ * A receipt computed up to its JWS signing input: what {@link prepareReceipt} hands to the device and
+ * {@link completeReceipt} finishes once the device has answered. Holds the state it was prepared on.
  */
-export function composeReceipt(
+export interface RksvPreparedReceipt {
+  readonly state: RksvRegisterState;
+  readonly draft: RksvReceiptDraft;
+  /** The device the receipt names (the signer, or the last device when none answers). */
+  readonly device: RksvSignatureDeviceIdentity;
+  readonly counterBytes: number;
+  readonly fields: RksvReceiptFields;
+  readonly payload: string;
+  /** The ASCII bytes the device signs: `Base64URL(header).Base64URL(payload)`. */
+  readonly signingInput: Buffer;
+  /** The turnover counter in cents after this receipt. */
+  readonly turnoverCents: bigint;
+  readonly tamper: RksvReceiptTamper;
+}
+
+/**
+ * First half of {@link composeReceipt}: amounts → turnover counter → chaining → payload → signing input. `device`
+ * is who will be asked to sign; null = no device answers, and the receipt names `state.lastSignatureDevice`.
+ */
+export function prepareReceipt(
   state: RksvRegisterState,
   draft: RksvReceiptDraft,
-  signer: RksvSigner | null,
+  device: RksvSignatureDeviceIdentity | null,
   tamper: RksvReceiptTamper = {},
-): RksvReceiptResult<RksvComposedReceipt> {
-  const device = signer ?? state.lastSignatureDevice;
-  if (device === null) throw new RksvRuleError('NO_SIGNATURE_DEVICE', 'No signature device has ever signed');
+): RksvPreparedReceipt {
+  const named = device ?? state.lastSignatureDevice;
+  if (named === null) throw new RksvRuleError('NO_SIGNATURE_DEVICE', 'No signature device has ever signed');
   const counterBytes = tamper.counterBytes ?? state.counterBytes;
   const override = tamper.fields ?? {};
   const amountText = (set: RksvTaxSet) => override.amounts?.[set] ?? formatRksvAmount(draft.amounts[set]);
@@ -253,12 +274,12 @@ export function composeReceipt(
   };
   const base = {
     algorithmId: override.algorithmId ?? RKSV_ALGORITHM_ID,
-    zda: override.zda ?? device.zda,
+    zda: override.zda ?? named.zda,
     kassenId: override.kassenId ?? state.kassenId,
     receiptNumber: override.receiptNumber ?? draft.receiptNumber,
     dateTime: override.dateTime ?? draft.dateTime,
     amounts,
-    certificateSerial: override.certificateSerial ?? device.certificateSerial,
+    certificateSerial: override.certificateSerial ?? named.certificateSerial,
   };
 
   const counted =
@@ -281,8 +302,31 @@ export function composeReceipt(
   };
 
   const payload = buildReceiptPayload(fields);
-  const signature = trySign(signer, jwsSigningInput(payload));
-  const signedJws = assembleJws(payload, signature);
+  return {
+    state,
+    draft,
+    device: { zda: named.zda, certificateSerial: named.certificateSerial },
+    counterBytes,
+    fields,
+    payload,
+    signingInput: Buffer.from(jwsSigningInput(payload), 'ascii'),
+    turnoverCents,
+    tamper,
+  };
+}
+
+/**
+ * Second half of {@link composeReceipt}: the JWS, its readable forms and the next state, given the device's raw
+ * r‖s signature, or null when the device failed (the receipt then carries "Sicherheitseinrichtung ausgefallen").
+ * A signature of the wrong size is a broken device, not a failed one: it throws.
+ */
+export function completeReceipt(
+  prepared: RksvPreparedReceipt,
+  signature: Buffer | null,
+): RksvReceiptResult<RksvComposedReceipt> {
+  const { state, draft, tamper, payload, fields, device } = prepared;
+  const checked = signature === null ? null : checkEs256Signature(signature);
+  const signedJws = assembleJws(payload, checked);
   const published =
     tamper.jws ??
     (tamper.jwsHeader === undefined && tamper.signatureSegment === undefined
@@ -293,7 +337,7 @@ export function composeReceipt(
           tamper.signatureSegment ?? signedJws.split('.')[2] ?? '',
         ].join('.'));
 
-  const signatureDeviceFailed = signature === null;
+  const signatureDeviceFailed = checked === null;
   // A signed receipt without turnover ends an outage (the verifiers' rule); an unsigned one starts or extends it.
   const failedSince = signatureDeviceFailed
     ? (state.failedSince ?? draft.dateTime)
@@ -311,19 +355,33 @@ export function composeReceipt(
       jws: published,
       ...readableForms(published),
       signatureDeviceFailed,
-      turnoverCents,
+      turnoverCents: prepared.turnoverCents,
     },
     nextState: {
       ...state,
-      counterBytes,
-      turnoverCents,
+      counterBytes: prepared.counterBytes,
+      turnoverCents: prepared.turnoverCents,
       lastJws: signedJws,
       lastReceiptNumber: draft.receiptNumber,
       receiptCount: state.receiptCount + 1,
-      lastSignatureDevice: { zda: device.zda, certificateSerial: device.certificateSerial },
+      lastSignatureDevice: device,
       failedSince,
     },
   };
+}
+
+/**
+ * Computes one receipt and the next state without checking any order rule. `signer` null or throwing = the device
+ * has failed; the receipt then names `state.lastSignatureDevice`.
+ */
+export function composeReceipt(
+  state: RksvRegisterState,
+  draft: RksvReceiptDraft,
+  signer: RksvSigner | null,
+  tamper: RksvReceiptTamper = {},
+): RksvReceiptResult<RksvComposedReceipt> {
+  const prepared = prepareReceipt(state, draft, signer, tamper);
+  return completeReceipt(prepared, trySign(signer, prepared.signingInput));
 }
 
 export type RksvRuleCode =
@@ -370,17 +428,17 @@ function counterModeOf(kind: RksvReceiptKind): RksvCounterMode {
   return 'counted';
 }
 
-/**
- * Issues a receipt of `input.kind` if the RKSV allows it now, else throws {@link RksvRuleError}. `signer` null or
- * throwing means the device has failed: the receipt goes out marked "Sicherheitseinrichtung ausgefallen" where that
- * is allowed. When {@link needsSammelbeleg} is true and the device works again, issue a `collective` receipt first;
- * any other kind is refused with `SAMMELBELEG_REQUIRED` once the device signs again.
- */
-export function issueReceipt(
+interface PlannedReceipt {
+  readonly kind: RksvReceiptKind;
+  readonly prepared: RksvPreparedReceipt;
+}
+
+/** The order rules that hold before the device is asked; then the receipt up to its signing input. */
+function planReceipt(
   state: RksvRegisterState,
   input: RksvReceiptInput,
-  signer: RksvSigner | null,
-): RksvReceiptResult<RksvIssuedReceipt> {
+  device: RksvSignatureDeviceIdentity | null,
+): PlannedReceipt {
   const { kind } = input;
   if (state.closed) throw new RksvRuleError('REGISTER_CLOSED', 'The register has issued its Schlussbeleg');
   if (!isValidReceiptDateTime(input.dateTime)) {
@@ -403,28 +461,80 @@ export function issueReceipt(
   if (kind === 'collective' && !needsSammelbeleg(state)) {
     throw new RksvRuleError('NO_PENDING_FAILURE', 'A Sammelbeleg follows receipts issued without signature');
   }
-  if (signer === null && SIGNATURE_REQUIRED_KINDS.has(kind)) {
+  if (device === null && SIGNATURE_REQUIRED_KINDS.has(kind)) {
     throw new RksvRuleError('SIGNATURE_REQUIRED', `A ${kind} receipt must be signed`);
   }
-  const device = signer ?? state.lastSignatureDevice;
+  const named = device ?? state.lastSignatureDevice;
   if (
-    device !== null &&
+    named !== null &&
     state.lastSignatureDevice !== null &&
-    (device.zda === CLOSED_SYSTEM_ZDA) !== (state.lastSignatureDevice.zda === CLOSED_SYSTEM_ZDA)
+    (named.zda === CLOSED_SYSTEM_ZDA) !== (state.lastSignatureDevice.zda === CLOSED_SYSTEM_ZDA)
   ) {
     throw new RksvRuleError('SYSTEM_TYPE_CHANGED', 'A register stays an open or a closed system');
   }
-
-  const { receipt, nextState } = composeReceipt(
+  const prepared = prepareReceipt(
     state,
     { receiptNumber, dateTime: input.dateTime, amounts, counterMode: counterModeOf(kind) },
-    signer,
+    device,
   );
+  return { kind, prepared };
+}
+
+/** The order rules that depend on whether the device signed; then the receipt and the next state. */
+function finishReceipt(plan: PlannedReceipt, signature: Buffer | null): RksvReceiptResult<RksvIssuedReceipt> {
+  const { kind, prepared } = plan;
+  const { receipt, nextState } = completeReceipt(prepared, signature);
   if (receipt.signatureDeviceFailed && SIGNATURE_REQUIRED_KINDS.has(kind)) {
     throw new RksvRuleError('SIGNATURE_REQUIRED', `A ${kind} receipt must be signed; the device failed`);
   }
-  if (!receipt.signatureDeviceFailed && needsSammelbeleg(state) && kind !== 'collective') {
+  if (!receipt.signatureDeviceFailed && needsSammelbeleg(prepared.state) && kind !== 'collective') {
     throw new RksvRuleError('SAMMELBELEG_REQUIRED', 'The device works again: issue the Sammelbeleg first');
   }
   return { receipt: { ...receipt, kind }, nextState: { ...nextState, closed: kind === 'closing' } };
+}
+
+/**
+ * Issues a receipt of `input.kind` if the RKSV allows it now, else throws {@link RksvRuleError}. `signer` null or
+ * throwing means the device has failed: the receipt goes out marked "Sicherheitseinrichtung ausgefallen" where that
+ * is allowed. When {@link needsSammelbeleg} is true and the device works again, issue a `collective` receipt first;
+ * any other kind is refused with `SAMMELBELEG_REQUIRED` once the device signs again.
+ */
+export function issueReceipt(
+  state: RksvRegisterState,
+  input: RksvReceiptInput,
+  signer: RksvSigner | null,
+): RksvReceiptResult<RksvIssuedReceipt> {
+  const plan = planReceipt(state, input, signer);
+  return finishReceipt(plan, trySign(signer, plan.prepared.signingInput));
+}
+
+/**
+ * Signs a JWS signing input asynchronously (a card, an HSM, a remote signature service): the raw r‖s signature, or
+ * null when the device cannot sign. A rejected promise counts as null.
+ */
+export type RksvAsyncSign = (signingInput: Buffer) => Promise<Buffer | null>;
+
+/**
+ * {@link issueReceipt} for devices that answer asynchronously, with exactly the same rules. `device` names the device
+ * the receipt is signed by; `sign` is asked once, and a null result or a rejected promise means the device failed.
+ * With `device` null no device answers: `sign` is not called and the receipt names `state.lastSignatureDevice`
+ * (as `issueReceipt` does with a null signer).
+ */
+export async function issueReceiptAsync(
+  state: RksvRegisterState,
+  input: RksvReceiptInput,
+  device: RksvSignatureDeviceIdentity | null,
+  sign: RksvAsyncSign,
+): Promise<RksvReceiptResult<RksvIssuedReceipt>> {
+  const plan = planReceipt(state, input, device);
+  let signature: Buffer | null = null;
+  if (device !== null) {
+    try {
+      signature = await sign(plan.prepared.signingInput);
+    } catch {
+      // A rejecting device is a failed device (RKSV § 17), as a throwing signer is for issueReceipt.
+      signature = null;
+    }
+  }
+  return finishReceipt(plan, signature);
 }

@@ -24,10 +24,12 @@ import {
 import type { Clock } from '../../../shared/clock.js';
 import { toUtcString } from '../../../shared/time.js';
 import type { FiscalUnitRepository, FiscalUnitRow } from '../fiscal-unit.repository.js';
+import { createTseRecorder } from './tse-recorder.js';
 import {
   SigningDeviceError,
   type FiscalProvider,
   type ProvisionInput,
+  type ProvisionResult,
   type TseDevice,
   type TseSignedLog,
   type TseTransactionInput,
@@ -187,9 +189,9 @@ export function createSoftwareTseProvider(deps: SoftwareTseDeps): FiscalProvider
     name: 'software_tse',
     jurisdiction: 'DE',
     certified: false,
-    tse,
+    recorder: createTseRecorder(tse),
 
-    async provision({ fiscalUnitId, registerId, clientId }: ProvisionInput) {
+    async provision({ fiscalUnitId, registerId, clientId }: ProvisionInput): Promise<ProvisionResult> {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const point = publicKeyPoint(publicKey);
       const serial = tseSerialNumber(point);
@@ -225,7 +227,7 @@ export function createSoftwareTseProvider(deps: SoftwareTseDeps): FiscalProvider
         description: 'OpenFiskal software TSE (not certified)',
       });
       await signSystemLog(fiscalUnitId, registerId, { operationType: 'RegisterClient', clientId });
-      return {
+      const registration = {
         regime: 'tse',
         tse_serial: serialHex,
         client_id: clientId,
@@ -234,9 +236,13 @@ export function createSoftwareTseProvider(deps: SoftwareTseDeps): FiscalProvider
         public_key: point.toString('base64'),
         certificate: certificate.toString('base64'),
       };
+      return { registration, secrets: null };
     },
 
+    // A TSE logs its deactivation whether the register goes out of service or only the TSE is replaced.
     async decommission(unit: FiscalUnitRow) {
+      // A stalled TSE cannot log its deactivation; failing at once spares the caller the signing timeout.
+      if (unit.simulated_failure === 'stall') throw new SigningDeviceError('unavailable', 'The TSE does not answer.');
       await checkSimulatedFailure(unit);
       await signSystemLog(unit.id, unit.register_id, {
         operationType: 'DisableSecureElement',
