@@ -34,6 +34,7 @@ import { operationRoutes } from './modules/operations/operation.routes.js';
 import { organizationRoutes } from './modules/organizations/organization.routes.js';
 import { receiptRoutes } from './modules/receipts/receipt.routes.js';
 import { registerRoutes } from './modules/registers/register.routes.js';
+import { rksvReceiptRoutes } from './modules/rksv-receipts/rksv-receipt.routes.js';
 
 export async function buildApp(container: Container) {
   const app = Fastify({
@@ -89,6 +90,7 @@ export async function buildApp(container: Container) {
   await app.register(nullReceiptRoutes({ nullReceipts: container.nullReceipts }));
   await app.register(operationRoutes({ operations: container.operations }));
   await app.register(receiptRoutes({ receipts: container.receipts }));
+  await app.register(rksvReceiptRoutes({ rksvReceipts: container.rksvReceipts }));
   await app.register(cashDrawerOpeningRoutes({ cashDrawerOpenings: container.cashDrawerOpenings }));
   await app.register(closingRoutes({ closings: container.closings }));
   await app.register(exportRoutes({ exports: container.exports }));

@@ -58,6 +58,8 @@ import { createDsfinvkSource } from './modules/exports/dsfinvk.repository.js';
 import { createOperationRepository } from './modules/operations/operation.repository.js';
 import { createOperationService } from './modules/operations/operation.service.js';
 import { createReceiptService } from './modules/receipts/receipt.service.js';
+import { createRksvReceiptRepository } from './modules/rksv-receipts/rksv-receipt.repository.js';
+import { createRksvReceiptService, rksvReceiptBaseUrl } from './modules/rksv-receipts/rksv-receipt.service.js';
 import type { Clock } from './shared/clock.js';
 
 export interface ContainerPorts {
@@ -138,6 +140,7 @@ export function createContainer(ports: ContainerPorts) {
         repository: createRksvRepository(database),
         clock,
         keyEncryptionKey: keys.signingKeyEncryptionKey,
+        receiptBaseUrl: rksvReceiptBaseUrl(config.publicUrl),
       }),
     ],
   ]);
@@ -191,6 +194,7 @@ export function createContainer(ports: ContainerPorts) {
     summary: closingTotals,
   });
   const receipts = createReceiptService({ operations, registers, locations, organizations });
+  const rksvReceipts = createRksvReceiptService({ repository: createRksvReceiptRepository(database) });
   const idempotency = createIdempotencyService({
     repository: createIdempotencyRepository(database),
     unitOfWork,
@@ -270,6 +274,7 @@ export function createContainer(ports: ContainerPorts) {
     closings,
     closingTotals,
     receipts,
+    rksvReceipts,
     idempotency,
     jobQueue,
     exports,

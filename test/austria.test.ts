@@ -24,27 +24,10 @@ import { expectError } from './helpers/assertions.js';
 import { triggerClosing } from './helpers/closings.js';
 import { describeDb } from './helpers/engines.js';
 import { createLocation, createOrganization, createPlatform, createRegister } from './helpers/factories.js';
+import { atLine, rksv, type RksvBlock } from './helpers/austria.js';
 import { cashSale, simulateFailure, verifyJournal } from './helpers/fiscal.js';
 import { verifyDep7 } from './helpers/rksv-verifier.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
-
-interface RksvBlock {
-  regime: 'rksv';
-  receipt_kind: string;
-  document_type: string;
-  document_number: string;
-  receipt_number: string;
-  cash_register_id: string;
-  receipt_date_time: string;
-  amounts: Record<string, string>;
-  zda: string;
-  certificate_serial: string;
-  signed: boolean;
-  jws: string;
-  ocr_data: string;
-  verification: { qr_data: string; url: string | null };
-  collective_receipt: RksvBlock | null;
-}
 
 interface Outage {
   fiscal_unit_id: string;
@@ -55,14 +38,6 @@ interface Outage {
 }
 
 const HOUR = 3_600_000;
-const rksv = (value: unknown) => value as RksvBlock;
-
-const atLine = (description: string, quantity: number, unitPrice: number, rate: string, category = 'reduced') => ({
-  description,
-  quantity,
-  unit_price_gross: unitPrice,
-  tax: { rate, category },
-});
 
 /** Base64 of the first 3 bytes of SHA-256 over the Base64 key text (the Mustercode's AESCheckSum), computed here. */
 const checkValue = (keyBase64: string) =>

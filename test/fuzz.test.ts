@@ -352,7 +352,9 @@ describeDb('fuzz: hostile input on every endpoint', () => {
     for (const route of routes) {
       for (const param of route.pathParams) {
         const id = fx.idFor(route, param, PRIMARY);
-        expect(id, `${route.key} {${param}}`).toMatch(/^[a-z]+_[0-7][0-9a-hjkmnp-tv-z]{25}$/);
+        // An id, or a value of the format the parameter declares (a receipt's URL hash).
+        const format = route.pathPatterns.get(param) ?? /^[a-z]+_[0-7][0-9a-hjkmnp-tv-z]{25}$/;
+        expect(id, `${route.key} {${param}}`).toMatch(format);
       }
       // Every endpoint answers its valid request with the primary resources (a success or a state conflict).
       if (route.method === 'GET' || DESTRUCTIVE_ROUTES.has(route.key)) continue;
@@ -1043,19 +1045,27 @@ describeDb('fuzz: hostile input on every endpoint', () => {
     );
   });
 
-  it('answers ids of another tenant, of another kind, unknown or garbage with 404 on every route with a path id', async () => {
+  it('answers ids of another tenant, of another kind, unknown or garbage with 404 on every route with a path id (400 where a value breaks a declared format)', async () => {
     await forEveryRoute(
       'foreign or garbage path id',
       routes.filter((route) => route.pathParams.length > 0),
       (route) =>
-        fc
-          .tuple(
-            fc.constantFrom(...route.pathParams),
-            idChoice(fc.constantFrom<IdKind>('foreign', 'unknown', 'wrongPrefix', 'garbage')),
-          )
-          .map(([param, choice]) => ({ [param]: choice })),
-      async (route, ids) => {
-        await attempt(validRequest(route, fx.headers('org'), ids), { status: 404, code: 'not_found' });
+        fc.tuple(
+          fc.constantFrom(...route.pathParams),
+          idChoice(fc.constantFrom<IdKind>('foreign', 'unknown', 'wrongPrefix', 'garbage')),
+        ),
+      async (route, [param, choice]) => {
+        // A parameter that declares a format (not an id) refuses a value breaking it with 400 naming it, once the
+        // value reaches the route: `..` makes the URL another path (404).
+        const value = fx.idFor(route, param, choice);
+        const pattern = route.pathPatterns.get(param);
+        const reachesRoute = value !== '..';
+        const expected =
+          pattern !== undefined && reachesRoute && !pattern.test(value)
+            ? { status: 400, code: 'invalid_request' as const, param }
+            : { status: 404, code: 'not_found' as const };
+        const ids = { [param]: { kind: 'garbage' as const, index: 0, garbage: value } };
+        await attempt(validRequest(route, fx.headers('org'), ids), expected);
       },
       5,
     );

@@ -78,6 +78,7 @@ describeDb('software_rksv provider', () => {
       repository: createRksvRepository(database),
       clock,
       keyEncryptionKey: KEK,
+      receiptBaseUrl: null,
     });
     tenant = await insertTenantRows(database, {
       now: clock.now().toISOString(),

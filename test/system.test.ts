@@ -151,6 +151,7 @@ describeDb('system endpoints', () => {
       'GET /v1/registers/{registerId}/operations',
       'GET /v1/operations/{operationId}/receipt',
       'GET /v1/operations/{operationId}/receipt.pdf',
+      'GET /v1/rksv-receipts/{urlHash}',
       'POST /v1/registers/{registerId}/fiscal-units',
       'GET /v1/registers/{registerId}/fiscal-units',
       'POST /v1/registers/{registerId}/fiscal-units/replace',

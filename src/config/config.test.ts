@@ -39,6 +39,7 @@ describe(loadConfig.name, () => {
         closingScheduleCheckMs: 30_000,
         maxOpenOperations: 1000,
         requestTimeoutMs: 30_000,
+        publicUrl: null,
       });
     });
 
@@ -72,6 +73,7 @@ describe(loadConfig.name, () => {
           OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS: '5000',
           OPENFISKAL_MAX_OPEN_OPERATIONS: '20',
           OPENFISKAL_REQUEST_TIMEOUT_MS: '5000',
+          OPENFISKAL_PUBLIC_URL: 'https://fiscal.example.com',
         },
         CWD,
       );
@@ -95,6 +97,7 @@ describe(loadConfig.name, () => {
         closingScheduleCheckMs: 5000,
         maxOpenOperations: 20,
         requestTimeoutMs: 5000,
+        publicUrl: 'https://fiscal.example.com',
       });
     });
 
@@ -139,6 +142,16 @@ describe(loadConfig.name, () => {
         kind: 'postgres',
         url: 'postgresql://localhost/openfiskal',
       });
+    });
+
+    it.each([
+      ['https://fiscal.example.com', 'https://fiscal.example.com'],
+      ['https://fiscal.example.com/', 'https://fiscal.example.com'],
+      ['http://192.168.1.10:8080', 'http://192.168.1.10:8080'],
+      ['https://Example.COM/openfiskal//', 'https://example.com/openfiskal'],
+      ['  https://example.com/a/b  ', 'https://example.com/a/b'],
+    ])('accepts OPENFISKAL_PUBLIC_URL=%j, normalised to %j', (raw, expected) => {
+      expect(loadConfig({ OPENFISKAL_PUBLIC_URL: raw }, CWD).publicUrl).toBe(expected);
     });
 
     it('accepts an unpadded base64 master key of 32 bytes', () => {
@@ -219,6 +232,47 @@ describe(loadConfig.name, () => {
       expect(error.message).not.toContain(key);
     });
 
+    it.each([
+      [
+        'not a URL',
+        'fiscal.example.com',
+        'must be an absolute http:// or https:// URL (e.g. https://fiscal.example.com)',
+      ],
+      [
+        'another scheme',
+        'ftp://fiscal.example.com',
+        'must be an absolute http:// or https:// URL (e.g. https://fiscal.example.com)',
+      ],
+      [
+        'a query',
+        'https://fiscal.example.com/?tenant=1',
+        'must have no query or fragment: receipt codes are appended to its path',
+      ],
+      [
+        'an empty query',
+        'https://fiscal.example.com/?',
+        'must have no query or fragment: receipt codes are appended to its path',
+      ],
+      [
+        'a fragment',
+        'https://fiscal.example.com/#top',
+        'must have no query or fragment: receipt codes are appended to its path',
+      ],
+    ])('refuses OPENFISKAL_PUBLIC_URL with %s, naming it and what it must be', (_, raw, why) => {
+      expect(configErrorOf({ OPENFISKAL_PUBLIC_URL: raw }).problems).toEqual([
+        `OPENFISKAL_PUBLIC_URL=${JSON.stringify(raw)} ${why}`,
+      ]);
+    });
+
+    it('refuses OPENFISKAL_PUBLIC_URL with credentials without echoing them', () => {
+      const error = configErrorOf({ OPENFISKAL_PUBLIC_URL: 'https://admin:hunter2@fiscal.example.com' });
+      expect(error.problems).toEqual([
+        'OPENFISKAL_PUBLIC_URL must not contain credentials (user:password@): it is printed on receipts',
+      ]);
+      expect(error.message).not.toContain('hunter2');
+      expect(configErrorOf({ OPENFISKAL_PUBLIC_URL: 'admin:hunter2@host' }).message).not.toContain('hunter2');
+    });
+
     it('collects problems from every variable at once', () => {
       const error = configErrorOf({
         PORT: 'x',
@@ -226,6 +280,7 @@ describe(loadConfig.name, () => {
         LOG_LEVEL: 'verbose',
         DATABASE_URL: 'sqlite::memory:',
         OPENFISKAL_MASTER_KEY: 'short',
+        OPENFISKAL_PUBLIC_URL: 'ftp://x',
         OPENFISKAL_IDEMPOTENCY_TTL_HOURS: '1',
         OPENFISKAL_SETUP_TOKEN_TTL_HOURS: '0',
         OPENFISKAL_RATE_LIMIT: 'fast',
@@ -238,6 +293,7 @@ describe(loadConfig.name, () => {
         'LOG_LEVEL',
         'DATABASE_URL',
         'OPENFISKAL_MASTER_KEY',
+        'OPENFISKAL_PUBLIC_URL',
         'OPENFISKAL_IDEMPOTENCY_TTL_HOURS',
         'OPENFISKAL_SETUP_TOKEN_TTL_HOURS',
         'OPENFISKAL_RATE_LIMIT',

@@ -40,6 +40,11 @@ export interface Config {
   readonly maxOpenOperations: number;
   /** A client must have sent its whole request (headers and body) within this time, else 408 and the socket closes. */
   readonly requestTimeoutMs: number;
+  /**
+   * The server's public base URL (http(s), no trailing slash, query or fragment), or null. When set, Austrian
+   * receipts carry the URL form of their code (`verification.url`), served by `GET /v1/rksv-receipts/{urlHash}`.
+   */
+  readonly publicUrl: string | null;
 }
 
 /** One entry per documented variable: the README's configuration table is checked against this list in a test. */
@@ -63,6 +68,7 @@ export const CONFIG_VARIABLES = [
   'OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS',
   'OPENFISKAL_MAX_OPEN_OPERATIONS',
   'OPENFISKAL_REQUEST_TIMEOUT_MS',
+  'OPENFISKAL_PUBLIC_URL',
 ] as const;
 
 export class ConfigError extends Error {
@@ -109,6 +115,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
 
   const database = parseDatabaseUrl(read('DATABASE_URL') ?? `sqlite:${dataDir}/openfiskal.db`, cwd, problems);
   const masterKey = parseMasterKey(read('OPENFISKAL_MASTER_KEY'), problems);
+  const publicUrl = parsePublicUrl(read('OPENFISKAL_PUBLIC_URL'), problems);
 
   const config: Config = {
     host,
@@ -131,6 +138,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     closingScheduleCheckMs: integer('OPENFISKAL_CLOSING_SCHEDULE_CHECK_MS', 30_000, 100, 3_600_000),
     maxOpenOperations: integer('OPENFISKAL_MAX_OPEN_OPERATIONS', 1000, 1, 1_000_000),
     requestTimeoutMs: integer('OPENFISKAL_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    publicUrl,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -170,4 +178,34 @@ function parseMasterKey(raw: string | undefined, problems: string[]): Buffer | n
     return null;
   }
   return key;
+}
+
+/**
+ * The public base URL, normalised without trailing slashes (`https://fiscal.example.com/base`). It is printed on
+ * receipts, so it must be an absolute http(s) URL whose path can take more segments: no query, no fragment, and no
+ * credentials (which would be printed too, and are therefore never echoed).
+ */
+function parsePublicUrl(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  // A value with "@" may hold a password: never echo it.
+  const given = raw.includes('@') ? 'OPENFISKAL_PUBLIC_URL' : `OPENFISKAL_PUBLIC_URL=${JSON.stringify(raw)}`;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Reported below.
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    problems.push(`${given} must be an absolute http:// or https:// URL (e.g. https://fiscal.example.com)`);
+    return null;
+  }
+  if (raw.includes('?') || raw.includes('#')) {
+    problems.push(`${given} must have no query or fragment: receipt codes are appended to its path`);
+    return null;
+  }
+  if (url.username !== '' || url.password !== '') {
+    problems.push(`${given} must not contain credentials (user:password@): it is printed on receipts`);
+    return null;
+  }
+  return url.href.replace(/\/+$/, '');
 }

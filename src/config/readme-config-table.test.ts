@@ -27,6 +27,8 @@ describe('README configuration table', () => {
     expect(byName.get('OPENFISKAL_DB_POOL_SIZE')).toBe(String(defaults.databasePoolSize));
     expect(byName.get('OPENFISKAL_SHUTDOWN_GRACE_MS')).toBe(String(defaults.shutdownGraceMs));
     expect(byName.get('OPENFISKAL_SIGNING_TIMEOUT_MS')).toBe(String(defaults.signingTimeoutMs));
+    expect(defaults.publicUrl).toBeNull();
+    expect(byName.get('OPENFISKAL_PUBLIC_URL')).toBe('(none)');
     expect(defaults.dataDir).toBe('/srv/app/data');
     expect(defaults.database).toEqual({ kind: 'sqlite', path: '/srv/app/data/openfiskal.db' });
   });

@@ -420,6 +420,12 @@ export interface RksvReceiptsTable {
   /** 0 when issued with "Sicherheitseinrichtung ausgefallen". */
   signed: Int64;
   issued_at: string;
+  /**
+   * The last path element of the receipt's URL form: Base64-URL of the first 8 bytes of SHA-256 over its QR code
+   * text (`GET /v1/rksv-receipts/{urlHash}` looks receipts up by it). Every receipt has it (0007 filled in those
+   * stored before); the column is nullable only because it was added later.
+   */
+  url_hash: string | null;
 }
 
 /** A period in which a fiscal unit could not sign. */

@@ -1,13 +1,14 @@
 /**
  * The world a fuzz test throws requests at: a German organization with a register whose software TSE is active,
  * and one of everything a path can name (open and completed sales, an open refund and exchange, a void, a cash
- * movement, a drawer opening, a daily closing, a completed and a queued export, API keys), plus another
- * platform's resources and a sacrificial register for the endpoints that destroy what they touch.
+ * movement, a drawer opening, a daily closing, a completed and a queued export, API keys, an Austrian receipt's URL
+ * hash), plus another platform's resources and a sacrificial register for the endpoints that destroy what they touch.
  *
  * Fuzzed requests that happen to be valid consume things (complete the open sale, archive the sacrificial
  * register, revoke the victim key); {@link FuzzFixture.ensure} puts back whatever was consumed before the next
  * request, so every run sees the same kinds of resources.
  */
+import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { startJobRunner } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/logger.js';
@@ -19,6 +20,7 @@ import type { FiscalUnit } from '../../src/modules/fiscal-units/fiscal-unit.sche
 import type { Register } from '../../src/modules/registers/register.schemas.js';
 import { newId } from '../../src/shared/ids.js';
 import type { ApiClient } from './api-client.js';
+import { createAustrianRegister, rksv } from './austria.js';
 import { createLocation, createOrganization, createPlatform, createRegister } from './factories.js';
 import { GERMAN_IDENTITY, line } from './fiscal.js';
 import type { RouteSpec } from './fuzz-schema.js';
@@ -105,7 +107,12 @@ interface Ids {
   foreignRegister: string;
   foreignUnit: string;
   foreignOperation: string;
+  /** The URL hash of an Austrian register's Startbeleg (`GET /v1/rksv-receipts/{urlHash}`). */
+  rksvUrlHash: string;
 }
+
+/** A well-formed URL hash (11 Base64-URL characters) that no receipt has. */
+const unknownUrlHash = () => randomBytes(8).toString('base64url');
 
 export class FuzzFixture {
   /** Set when a request may have consumed part of the fixture (any success of a non-GET). */
@@ -193,6 +200,10 @@ export class FuzzFixture {
     const foreign = await provision(foreignApi, foreignLocation.id);
     const foreignSale = await completedSale(foreignApi.as(foreign.registerKey), foreign.register.id);
 
+    // An Austrian register of its own platform: its Startbeleg is a receipt anyone may fetch by URL hash.
+    const austria = await createAustrianRegister(t);
+    const startReceipt = rksv((austria.unit.fiscal_registration as { start_receipt: unknown }).start_receipt);
+
     const lineIds = (saleA.data.line_items ?? []).map((item) => item.id);
     const fixture = new FuzzFixture(t, {
       platformKey: platform.key,
@@ -227,6 +238,7 @@ export class FuzzFixture {
       foreignRegister: foreign.register.id,
       foreignUnit: foreign.unit.id,
       foreignOperation: foreignSale.id,
+      rksvUrlHash: startReceipt.url_hash,
     });
     await fixture.openRefundAndExchange();
     await fixture.openNewSale();
@@ -278,7 +290,7 @@ export class FuzzFixture {
       case 'foreign':
         return candidates.foreign ?? newId(prefix as 'org');
       case 'unknown':
-        return newId(prefix as 'org');
+        return param === 'urlHash' ? unknownUrlHash() : newId(prefix as 'org');
       case 'wrongPrefix':
         return prefix === 'reg' ? this.ids.location : this.ids.register;
       case 'garbage':
@@ -327,6 +339,9 @@ export class FuzzFixture {
         return { primary: ids.completedExport, secondary: [ids.queuedExport] };
       case 'keyId':
         return { primary: ids.victimKey, secondary: [] };
+      case 'urlHash':
+        // Public, so no tenant's: "foreign" is a well-formed hash of no receipt.
+        return { primary: ids.rksvUrlHash, secondary: [], foreign: unknownUrlHash() };
       default:
         return { primary: newId('x' as 'org'), secondary: [] };
     }

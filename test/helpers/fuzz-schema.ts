@@ -52,6 +52,8 @@ export interface RouteSpec {
   /** `POST /v1/registers/{registerId}/sales` */
   readonly key: string;
   readonly pathParams: readonly string[];
+  /** The `pattern` a path parameter's schema declares (most are ids, which declare none: any text, else 404). */
+  readonly pathPatterns: ReadonlyMap<string, RegExp>;
   /** Query parameters with their schemas. */
   readonly query: ReadonlyMap<string, JsonSchema>;
   /** A list endpoint: it takes `limit`, `cursor`, `from`, `to`, `order`. */
@@ -72,11 +74,17 @@ export function routesOf(doc: OpenApiDocument): RouteSpec[] {
         parameters.filter((p) => p.in === 'query').map((p): [string, JsonSchema] => [p.name, p.schema ?? {}]),
       );
       const templateParams = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] ?? '');
+      const pathPatterns = new Map(
+        parameters.flatMap((p): [string, RegExp][] =>
+          p.in === 'path' && p.schema?.pattern !== undefined ? [[p.name, new RegExp(p.schema.pattern, 'u')]] : [],
+        ),
+      );
       routes.push({
         method: upper,
         path,
         key: `${upper} ${path}`,
         pathParams: templateParams,
+        pathPatterns,
         query,
         isList: query.has('limit') && query.has('cursor'),
         bodySchema: operation.requestBody?.content?.['application/json']?.schema,

@@ -42,13 +42,17 @@ export interface RouteCase {
   readonly query?: (target: Target) => string;
 }
 
-/** Routes anyone may call: they show no tenant's data. */
+/**
+ * Routes anyone may call: they show no tenant's data, or (an Austrian receipt by the URL printed on it) only what the
+ * holder of a receipt already has in hand.
+ */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
   'GET /v1/openapi.json',
   'POST /v1/auth/bootstrap',
+  'GET /v1/rksv-receipts/{urlHash}',
 ]);
 
 const sales = (t: Target) => [t.sale.completed, t.sale.open];

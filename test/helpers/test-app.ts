@@ -32,6 +32,8 @@ export interface TestAppOptions {
   readonly requestTimeoutMs?: number;
   /** OPENFISKAL_MAX_OPEN_OPERATIONS (default: the server's). */
   readonly maxOpenOperations?: number;
+  /** OPENFISKAL_PUBLIC_URL (default: unset, so Austrian receipts carry no URL). */
+  readonly publicUrl?: string;
   /** Closing transmitters by jurisdiction (fakes of an authority). */
   readonly closingTransmitters?: ReadonlyMap<string, ClosingTransmitter>;
 }
@@ -63,6 +65,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(options.maxOpenOperations === undefined
       ? {}
       : { OPENFISKAL_MAX_OPEN_OPERATIONS: String(options.maxOpenOperations) }),
+    ...(options.publicUrl === undefined ? {} : { OPENFISKAL_PUBLIC_URL: options.publicUrl }),
   });
   const database = createDatabase(config.database, { poolSize: 20 });
   await migrateToLatest(database);

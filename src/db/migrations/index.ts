@@ -6,6 +6,7 @@ import * as journal from './0003-journal.js';
 import * as jobsExports from './0004-jobs-exports.js';
 import * as closings from './0005-closings.js';
 import * as rksvOutages from './0006-rksv-outages.js';
+import * as rksvReceiptUrl from './0007-rksv-receipt-url.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-jobs-exports': jobsExports,
   '0005-closings': closings,
   '0006-rksv-outages': rksvOutages,
+  '0007-rksv-receipt-url': rksvReceiptUrl,
 };

@@ -6,7 +6,7 @@
 import type { RksvTaxSet } from './amounts.js';
 import type { RksvIssuedReceipt, RksvReceiptKind } from './register.js';
 import { formatRksvAmount } from './amounts.js';
-import { receiptUrlHash } from './receipt-code.js';
+import { receiptUrl, receiptUrlHash } from './receipt-code.js';
 
 /** The German name of each receipt kind, as documents print it. */
 export const RKSV_DOCUMENT_TYPES: Readonly<Record<RksvReceiptKind, string>> = {
@@ -29,8 +29,12 @@ export interface RksvFiscalBlock {
   document_number: string;
   document_type: string;
   transmission_status: 'not_required';
-  /** `qr_data`: the machine-readable code `_R1-AT…` (QR form); `url`: null (this server publishes no receipt URLs). */
-  verification: { qr_data: string; url: null };
+  /**
+   * `qr_data`: the machine-readable code `_R1-AT…` (QR form). `url`: its URL form, `<base>/<url_hash>`, where this
+   * server answers GET with `qr_data` (`GET /v1/rksv-receipts/{urlHash}` under OPENFISKAL_PUBLIC_URL); null when the
+   * server has no public URL configured.
+   */
+  verification: { qr_data: string; url: string | null };
   receipt_kind: RksvReceiptKind;
   /** Kassen-ID: the register's serial number. */
   cash_register_id: string;
@@ -59,8 +63,11 @@ export function rksvFiscalBlock(input: {
   certified: boolean;
   receipt: RksvIssuedReceipt;
   collective?: RksvFiscalBlock | null;
+  /** Where receipts' QR code texts are published (`verification.url` = this + `/` + `url_hash`); null or absent: none. */
+  receiptBaseUrl?: string | null;
 }): RksvFiscalBlock {
   const { receipt } = input;
+  const baseUrl = input.receiptBaseUrl ?? null;
   const amounts = receipt.amounts;
   return {
     regime: 'rksv',
@@ -69,7 +76,7 @@ export function rksvFiscalBlock(input: {
     document_number: receipt.receiptNumber,
     document_type: RKSV_DOCUMENT_TYPES[receipt.kind],
     transmission_status: 'not_required',
-    verification: { qr_data: receipt.qr, url: null },
+    verification: { qr_data: receipt.qr, url: baseUrl === null ? null : receiptUrl(baseUrl, receipt.qr) },
     receipt_kind: receipt.kind,
     cash_register_id: receipt.fields.kassenId,
     receipt_number: receipt.receiptNumber,

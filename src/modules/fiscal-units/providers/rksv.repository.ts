@@ -77,7 +77,8 @@ export function createRksvRepository(db: Pick<Database, 'executor'>) {
       return highest === null || highest === undefined ? 0 : Number(highest);
     },
 
-    async insertReceipt(row: Insertable<RksvReceiptsTable>): Promise<void> {
+    /** Stores a receipt as issued; every receipt this server issues has its URL hash. */
+    async insertReceipt(row: Insertable<RksvReceiptsTable> & { readonly url_hash: string }): Promise<void> {
       await db.executor().insertInto('rksv_receipts').values(row).execute();
     },
   };

@@ -19,7 +19,7 @@ import { open, seal } from '../../../crypto/secret-box.js';
 import { AppError } from '../../../errors/app-error.js';
 import { taxSetForRate, type RksvTaxSet } from '../../../regimes/at/amounts.js';
 import { rksvFiscalBlock, RKSV_DOCUMENT_TYPES, type RksvFiscalBlock } from '../../../regimes/at/fiscal-block.js';
-import { formatReceiptDateTime } from '../../../regimes/at/receipt-code.js';
+import { formatReceiptDateTime, receiptUrlHash } from '../../../regimes/at/receipt-code.js';
 import {
   createRegisterState,
   issueReceiptAsync,
@@ -77,6 +77,11 @@ export interface SoftwareRksvDeps {
   readonly clock: Clock;
   /** Seals the private keys (bound to the fiscal unit id) and the AES keys (bound to the register id) at rest. */
   readonly keyEncryptionKey: Buffer;
+  /**
+   * Where this server publishes receipts' QR code texts by URL hash (`<OPENFISKAL_PUBLIC_URL>/v1/rksv-receipts`):
+   * the fiscal blocks' `verification.url` is this + `/` + `url_hash`. Null: no public URL, `verification.url` null.
+   */
+  readonly receiptBaseUrl: string | null;
 }
 
 export type RksvSystem = 'open' | 'closed';
@@ -309,7 +314,7 @@ function checkKassenId(kassenId: string): void {
 }
 
 export function createSoftwareRksvProvider(deps: SoftwareRksvDeps): FiscalProvider {
-  const { repository, clock, keyEncryptionKey } = deps;
+  const { repository, clock, keyEncryptionKey, receiptBaseUrl } = deps;
   // Unsealing and parsing a key costs more than signing; neither a unit's key nor a register's AES key ever changes.
   const devices = new Map<string, UnitDevice>();
   const aesKeys = new Map<string, { readonly sealed: string; readonly key: Buffer }>();
@@ -381,6 +386,8 @@ export function createSoftwareRksvProvider(deps: SoftwareRksvDeps): FiscalProvid
       closing_id: request.closingId ?? null,
       date_time: receipt.dateTime,
       jws: receipt.jws,
+      // The last path element of the receipt's URL form, by which GET /v1/rksv-receipts/{urlHash} finds it.
+      url_hash: receiptUrlHash(receipt.qr),
       signed: receipt.signatureDeviceFailed ? 0 : 1,
       // The instant the receipt carries (its date_time is the same instant in local time).
       issued_at: toUtcString(event.at),
@@ -389,7 +396,7 @@ export function createSoftwareRksvProvider(deps: SoftwareRksvDeps): FiscalProvid
   }
 
   const blockOf = (unit: FiscalUnitRow, receipt: RksvIssuedReceipt, collective: RksvFiscalBlock | null = null) =>
-    rksvFiscalBlock({ fiscalUnitId: unit.id, certified: false, receipt, collective });
+    rksvFiscalBlock({ fiscalUnitId: unit.id, certified: false, receipt, collective, receiptBaseUrl });
 
   /**
    * Issues the receipt asked for, preceded by the Sammelbeleg when one is due and the device signs again; stores
@@ -509,7 +516,7 @@ export function createSoftwareRksvProvider(deps: SoftwareRksvDeps): FiscalProvid
       id: state.kassenId,
       checkValue,
       aesKeyBase64,
-      startReceipt: rksvFiscalBlock({ fiscalUnitId: input.fiscalUnitId, certified: false, receipt }),
+      startReceipt: rksvFiscalBlock({ fiscalUnitId: input.fiscalUnitId, certified: false, receipt, receiptBaseUrl }),
     };
   }
 
