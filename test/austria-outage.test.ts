@@ -8,16 +8,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Closing } from '../src/modules/closings/closing.schemas.js';
 import type { FiscalUnit } from '../src/modules/fiscal-units/fiscal-unit.schemas.js';
 import type { JournalEntry } from '../src/modules/journal/journal.schemas.js';
-import { buildDep7, buildCryptographicMaterialContainer, deviceEntry } from '../src/regimes/at/dep7.js';
-import { rksvDeviceMaterial, unsealRksvAesKey } from '../src/modules/fiscal-units/providers/software-rksv.provider.js';
 import { expectError } from './helpers/assertions.js';
-import { atLine, createAustrianRegister, rksv, type AustrianRegisterFixture } from './helpers/austria.js';
+import {
+  atLine,
+  createAustrianRegister,
+  rksv,
+  verifyStoredDep,
+  type AustrianRegisterFixture,
+} from './helpers/austria.js';
 import { triggerClosing } from './helpers/closings.js';
 import { describeDb } from './helpers/engines.js';
 import { cashSale, journalOf, simulateFailure } from './helpers/fiscal.js';
-import { verifyDep7 } from './helpers/rksv-verifier.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
-import { deriveKeys } from '../src/crypto/master-key.js';
 
 describeDb('Austria: the outage procedure at its edges', () => {
   let t: TestApp;
@@ -93,29 +95,9 @@ describeDb('Austria: the outage procedure at its edges', () => {
   });
 
   it('the stored DEP of all of it verifies', async () => {
-    const executor = t.database.executor();
-    const receipts = await executor
-      .selectFrom('rksv_receipts')
-      .select(['jws', 'fiscal_unit_id'])
-      .where('register_id', '=', f.register.id)
-      .orderBy('receipt_number')
-      .execute();
-    const device = await executor
-      .selectFrom('rksv_devices')
-      .selectAll()
-      .where('fiscal_unit_id', '=', f.unit.id)
-      .executeTakeFirstOrThrow();
-    const state = await executor
-      .selectFrom('rksv_registers')
-      .selectAll()
-      .where('register_id', '=', f.register.id)
-      .executeTakeFirstOrThrow();
-    const material = rksvDeviceMaterial(device);
-    const dep = buildDep7(receipts.map((receipt) => ({ jws: receipt.jws, device: material })));
-    const aesKey = unsealRksvAesKey(deriveKeys(t.masterKey).signingKeyEncryptionKey, state);
+    const { receipts, aesKey, result } = await verifyStoredDep(t, f.register.id, f.unit.id);
     expect(aesKey).toBe(f.aesKey);
-    const result = verifyDep7(dep, buildCryptographicMaterialContainer(aesKey, [deviceEntry(material)]));
     expect(result.errors).toEqual([]);
-    expect(result.receipts).toBe(receipts.length);
+    expect(result.receipts).toBe(receipts);
   });
 });

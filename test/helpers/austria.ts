@@ -1,10 +1,17 @@
 /** An Austrian register with an active software_rksv unit, and what tests of Austrian receipts read. */
 import { expect } from 'vitest';
+import { deriveKeys } from '../../src/crypto/master-key.js';
+import {
+  rksvDeviceMaterial,
+  unsealRksvAesKey,
+} from '../../src/modules/fiscal-units/providers/software-rksv.provider.js';
+import { buildCryptographicMaterialContainer, buildDep7, deviceEntry } from '../../src/regimes/at/dep7.js';
 import type { FiscalUnit } from '../../src/modules/fiscal-units/fiscal-unit.schemas.js';
 import type { Register } from '../../src/modules/registers/register.schemas.js';
 import type { RksvFiscalBlock } from '../../src/regimes/at/fiscal-block.js';
 import type { ApiClient } from './api-client.js';
 import { createLocation, createOrganization, createPlatform, createRegister } from './factories.js';
+import { verifyDep7 } from './rksv-verifier.js';
 import type { TestApp } from './test-app.js';
 
 export const AUSTRIAN_UID = 'ATU13585627';
@@ -79,4 +86,35 @@ export async function createAustrianRegister(
     organizationId: organization.id,
     locationId: location.id,
   };
+}
+
+/**
+ * The register's stored receipts as a DEP7 export and crypto container, built with the regime module's builders
+ * from the rows (one device), and what the independent verifier says of them.
+ */
+export async function verifyStoredDep(t: TestApp, registerId: string, fiscalUnitId: string) {
+  const executor = t.database.executor();
+  const receipts = await executor
+    .selectFrom('rksv_receipts')
+    .select(['jws'])
+    .where('register_id', '=', registerId)
+    .orderBy('receipt_number')
+    .execute();
+  const device = await executor
+    .selectFrom('rksv_devices')
+    .selectAll()
+    .where('fiscal_unit_id', '=', fiscalUnitId)
+    .executeTakeFirstOrThrow();
+  const state = await executor
+    .selectFrom('rksv_registers')
+    .selectAll()
+    .where('register_id', '=', registerId)
+    .executeTakeFirstOrThrow();
+  const material = rksvDeviceMaterial(device);
+  const aesKey = unsealRksvAesKey(deriveKeys(t.masterKey).signingKeyEncryptionKey, state);
+  const result = verifyDep7(
+    buildDep7(receipts.map((receipt) => ({ jws: receipt.jws, device: material }))),
+    buildCryptographicMaterialContainer(aesKey, [deviceEntry(material)]),
+  );
+  return { receipts: receipts.length, aesKey, result };
 }
