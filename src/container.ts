@@ -159,18 +159,8 @@ export function createContainer(ports: ContainerPorts) {
     signingTimeoutMs: config.signingTimeoutMs,
   });
   late.fiscalUnits = fiscalUnits;
-  // What the services that record fiscal events need of fiscal units.
-  const recordingUnits = { ...fiscalUnits, findUnit: (id: string) => fiscalUnitRepository.findById(id) };
   const outages = createOutageService({ repository: outageRepository, clock, registers });
-  const nullReceipts = createNullReceiptService({
-    unitOfWork,
-    clock,
-    registers,
-    locations,
-    fiscalUnits: recordingUnits,
-    journal,
-    signingTimeoutMs: config.signingTimeoutMs,
-  });
+  const nullReceipts = createNullReceiptService({ unitOfWork, registers, fiscalUnits, journal });
   const closingRepository = createClosingRepository(database);
   const closingTotals = createClosingTotals({ repository: closingRepository, clock });
   const operations = createOperationService({
@@ -179,7 +169,7 @@ export function createContainer(ports: ContainerPorts) {
     clock,
     registers,
     locations,
-    fiscalUnits: recordingUnits,
+    fiscalUnits,
     journal,
     summary: closingTotals,
     signingTimeoutMs: config.signingTimeoutMs,
@@ -230,7 +220,7 @@ export function createContainer(ports: ContainerPorts) {
     locations,
     organizations,
     operations,
-    fiscalUnits: recordingUnits,
+    fiscalUnits,
     journal,
     exports,
     jobs: jobQueue,

@@ -29,14 +29,8 @@ import { businessDate, toUtcString, zonedTimeToUtc } from '../../shared/time.js'
 import { renderClosingPdf } from '../../documents/pdf/closing-pdf.js';
 import type { ExportService } from '../exports/export.service.js';
 import type { ExportType } from '../exports/export-writer.js';
-import {
-  deviceFailure,
-  withTimeout,
-  type FiscalUnitService,
-  type JournalAppender,
-} from '../fiscal-units/fiscal-unit.service.js';
-import type { FiscalUnitRow } from '../fiscal-units/fiscal-unit.repository.js';
-import { SigningDeviceError, type FiscalBlock, type FiscalRecord } from '../fiscal-units/providers/fiscal-provider.js';
+import type { FiscalUnitService, JournalAppender } from '../fiscal-units/fiscal-unit.service.js';
+import type { FiscalBlock } from '../fiscal-units/providers/fiscal-provider.js';
 import type { LocationService } from '../locations/location.service.js';
 import type { OperationService } from '../operations/operation.service.js';
 import type { OrganizationService } from '../organizations/organization.service.js';
@@ -88,9 +82,7 @@ export interface ClosingServiceDeps {
   readonly locations: Pick<LocationService, 'findRow'>;
   readonly organizations: Pick<OrganizationService, 'get'>;
   readonly operations: Pick<OperationService, 'cancelOpen'>;
-  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'applyRecord'> & {
-    findUnit(id: string): Promise<FiscalUnitRow | undefined>;
-  };
+  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTime'>;
   readonly journal: JournalAppender;
   readonly exports: Pick<ExportService, 'enqueueExport'>;
   readonly jobs: Pick<JobQueue, 'enqueue'>;
@@ -223,33 +215,6 @@ export function createClosingService(deps: ClosingServiceDeps) {
     });
   }
 
-  async function activeUnit(register: RegisterRow): Promise<FiscalUnitRow> {
-    const unit =
-      register.active_fiscal_unit_id === null
-        ? undefined
-        : await deps.fiscalUnits.findUnit(register.active_fiscal_unit_id);
-    if (unit === undefined || (unit.state !== 'active' && unit.state !== 'error')) {
-      throw new AppError('no_active_fiscal_unit');
-    }
-    return unit;
-  }
-
-  /**
-   * One recording, bounded; what the regime's outage procedure absorbed puts the unit in `error`, a record by a unit
-   * in `error` recovers it; any other failure is recorded on the unit after the rollback and surfaces as 502/503.
-   */
-  async function record(unit: FiscalUnitRow, call: () => Promise<FiscalRecord>): Promise<FiscalRecord> {
-    try {
-      const result = await withTimeout(call(), deps.signingTimeoutMs);
-      await deps.fiscalUnits.applyRecord(unit, result);
-      return result;
-    } catch (error) {
-      if (!(error instanceof SigningDeviceError)) throw error;
-      unitOfWork.afterRollback(() => deps.fiscalUnits.recordFailure(unit.id, error.message));
-      throw deviceFailure(error, unit.jurisdiction);
-    }
-  }
-
   /**
    * The regime's fiscal block of the closing, signed by the register's fiscal unit. Registers whose unit signs no
    * closings (no TSE) get none.
@@ -260,15 +225,12 @@ export function createClosingService(deps: ClosingServiceDeps) {
     summary: ClosingSummary,
     exportIds: ReadonlyMap<string, string>,
   ): Promise<FiscalBlock | null> {
-    const unit = await activeUnit(register);
+    const unit = await deps.fiscalUnits.signingUnitOf(register);
     const { recorder } = deps.fiscalUnits.providerOf(unit);
-    const location = await deps.locations.findRow(tenantOfRow(row), register.location_id);
-    const recorded = await record(unit, () =>
+    const time = await deps.fiscalUnits.eventTime(tenantOfRow(row), register);
+    const recorded = await deps.fiscalUnits.record(unit, () =>
       recorder.closing(unit, {
-        at: clock.now(),
-        timeZone: location.timezone,
-        clientId: register.serial_number,
-        registerId: register.id,
+        ...time,
         closingId: row.id,
         closingType: row.type,
         zNumber: Number(row.z_number),
@@ -305,7 +267,7 @@ export function createClosingService(deps: ClosingServiceDeps) {
               : `Closing ${unfinished.id} is pending.`,
         });
       }
-      await activeUnit(found);
+      await deps.fiscalUnits.signingUnitOf(found);
       if (type !== 'shift') {
         const open = await repository.openOperationIds(found.id);
         if (open.length > 0 && body.cancel_open_operations !== true) {

@@ -214,13 +214,13 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
     return { value, owner: value === own ? 'location' : 'organization' };
   }
 
-  /** Creates, provisions and activates a unit for the register; the caller holds the transaction. */
   /** When and where an event of the register happens, for the regimes' local receipt times. */
   async function eventTime(tenant: Tenant, register: RegisterRow): Promise<EventTime> {
     const location = await deps.locations.findRow(tenant, register.location_id);
     return { at: clock.now(), timeZone: location.timezone, clientId: register.serial_number, registerId: register.id };
   }
 
+  /** Creates, provisions and activates a unit for the register; the caller holds the transaction. */
   async function provisionUnit(
     tenant: Tenant,
     register: RegisterRow,
@@ -471,36 +471,75 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
       });
     },
 
-    /**
-     * Records a device failure after the failed unit of work rolled back: the unit goes to `error` (journaled).
-     * Runs in its own transaction.
-     */
-    async recordFailure(unitId: string, message: string): Promise<void> {
-      await unitOfWork.transaction(async () => {
-        const unit = await repository.findById(unitId);
-        if (unit?.state !== 'active') return;
-        await registers.lock(unit.register_id);
-        await markFailed(unit, message);
-      });
-    },
+    recordFailure,
 
     /** A unit in `error` that signed again is active again; inside the caller's transaction. */
     markRecovered: (unit: FiscalUnitRow) => markRecovered(unit, null),
 
+    applyRecord,
+    eventTime,
+
+    /** The register's unit that records its fiscal events (`active`, or `error` and trying again); else 409. */
+    async signingUnitOf(register: RegisterRow): Promise<FiscalUnitRow> {
+      const unit = await activeUnitOf(register);
+      if (unit === undefined || (unit.state !== 'active' && unit.state !== 'error')) {
+        throw new AppError('no_active_fiscal_unit');
+      }
+      return unit;
+    },
+
     /**
-     * After a recorder returned: a failure the regime's outage procedure absorbed puts the unit in `error` (an
-     * outage begins); a record made by a unit in `error` ends its outage. Inside the caller's transaction.
+     * One recording by `unit`, inside the caller's transaction and bounded by the signing timeout. What the
+     * regime's outage procedure absorbed puts the unit in `error`, a record by a unit in `error` recovers it; a
+     * failure the regime cannot absorb is recorded on the unit after the rollback (then `onFailure` runs) and
+     * surfaces as 502/503.
      */
-    async applyRecord(unit: FiscalUnitRow, record: FiscalRecord): Promise<void> {
-      // A recorder that produced nothing did not use the device (AT: a sale's start), so it proves nothing.
-      if (record.block === null && record.deviceFailure === null) return;
-      if (record.deviceFailure !== null) {
-        if (unit.state === 'active') await markFailed(unit, record.deviceFailure);
-      } else if (unit.state === 'error') {
-        await markRecovered(unit, null);
+    async record(
+      unit: FiscalUnitRow,
+      call: () => Promise<FiscalRecord>,
+      onFailure: (() => Promise<void>) | null = null,
+    ): Promise<FiscalRecord> {
+      try {
+        const result = await withTimeout(call(), deps.signingTimeoutMs);
+        await applyRecord(unit, result);
+        return result;
+      } catch (error) {
+        if (!(error instanceof SigningDeviceError)) throw error;
+        unitOfWork.afterRollback(async () => {
+          await recordFailure(unit.id, error.message);
+          if (onFailure !== null) await onFailure();
+        });
+        throw deviceFailure(error, unit.jurisdiction);
       }
     },
   };
+
+  /**
+   * Records a device failure after the failed unit of work rolled back: the unit goes to `error` (journaled).
+   * Runs in its own transaction.
+   */
+  async function recordFailure(unitId: string, message: string): Promise<void> {
+    await unitOfWork.transaction(async () => {
+      const unit = await repository.findById(unitId);
+      if (unit?.state !== 'active') return;
+      await registers.lock(unit.register_id);
+      await markFailed(unit, message);
+    });
+  }
+
+  /**
+   * After a recorder returned: a failure the regime's outage procedure absorbed puts the unit in `error` (an
+   * outage begins); a record made by a unit in `error` ends its outage. Inside the caller's transaction.
+   */
+  async function applyRecord(unit: FiscalUnitRow, record: FiscalRecord): Promise<void> {
+    // A recorder that produced nothing did not use the device (AT: a sale's start), so it proves nothing.
+    if (record.block === null && record.deviceFailure === null) return;
+    if (record.deviceFailure !== null) {
+      if (unit.state === 'active') await markFailed(unit, record.deviceFailure);
+    } else if (unit.state === 'error') {
+      await markRecovered(unit, null);
+    }
+  }
 
   async function markFailed(unit: FiscalUnitRow, message: string): Promise<void> {
     const now = toUtcString(clock.now());

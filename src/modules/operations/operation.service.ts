@@ -18,20 +18,13 @@ import { mergeMetadata } from '../../shared/metadata.js';
 import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
 import type { Tenant } from '../../shared/tenant.js';
 import { businessDate, toUtcString } from '../../shared/time.js';
-import {
-  deviceFailure,
-  withTimeout,
-  type FiscalUnitService,
-  type JournalAppender,
-} from '../fiscal-units/fiscal-unit.service.js';
+import type { FiscalUnitService, JournalAppender } from '../fiscal-units/fiscal-unit.service.js';
 import type { FiscalUnitRow } from '../fiscal-units/fiscal-unit.repository.js';
-import {
-  SigningDeviceError,
-  type EventTime,
-  type FiscalBlock,
-  type FiscalEventRecorder,
-  type FiscalRecord,
-  type OperationFiscalEvent,
+import type {
+  EventTime,
+  FiscalBlock,
+  FiscalEventRecorder,
+  OperationFiscalEvent,
 } from '../fiscal-units/providers/fiscal-provider.js';
 import type { LocationService } from '../locations/location.service.js';
 import type { RegisterRow } from '../registers/register.repository.js';
@@ -74,9 +67,7 @@ export interface OperationServiceDeps {
   readonly clock: Clock;
   readonly registers: Pick<RegisterService, 'findRow' | 'lock' | 'nextSequenceNumber'>;
   readonly locations: Pick<LocationService, 'findRow'>;
-  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'recordFailure' | 'applyRecord'> & {
-    findUnit(id: string): Promise<FiscalUnitRow | undefined>;
-  };
+  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTime'>;
   readonly journal: JournalAppender;
   /** The closings' running totals, added to as operations complete. */
   readonly summary: SummaryRecorder;
@@ -209,43 +200,8 @@ export function createOperationService(deps: OperationServiceDeps) {
   }
 
   async function fiscalUnitOf(register: RegisterRow): Promise<FiscalUnitContext> {
-    const unit =
-      register.active_fiscal_unit_id === null
-        ? undefined
-        : await deps.fiscalUnits.findUnit(register.active_fiscal_unit_id);
-    if (unit === undefined || (unit.state !== 'active' && unit.state !== 'error')) {
-      throw new AppError('no_active_fiscal_unit');
-    }
+    const unit = await deps.fiscalUnits.signingUnitOf(register);
     return { unit, recorder: deps.fiscalUnits.providerOf(unit).recorder };
-  }
-
-  async function eventTime(tenant: Tenant, register: RegisterRow): Promise<EventTime> {
-    const location = await deps.locations.findRow(tenant, register.location_id);
-    return { at: clock.now(), timeZone: location.timezone, clientId: register.serial_number, registerId: register.id };
-  }
-
-  /**
-   * One recording, bounded by the signing timeout. What the regime's outage procedure absorbed puts the unit in
-   * `error`, a record by a unit in `error` recovers it; a failure the regime cannot absorb schedules `onFailure`
-   * for after the rollback and surfaces as 502/503.
-   */
-  async function record(
-    context: FiscalUnitContext,
-    call: () => Promise<FiscalRecord>,
-    onFailure: (() => Promise<void>) | null = null,
-  ): Promise<FiscalRecord> {
-    try {
-      const result = await withTimeout(call(), deps.signingTimeoutMs);
-      await deps.fiscalUnits.applyRecord(context.unit, result);
-      return result;
-    } catch (error) {
-      if (!(error instanceof SigningDeviceError)) throw error;
-      unitOfWork.afterRollback(async () => {
-        await deps.fiscalUnits.recordFailure(context.unit.id, error.message);
-        if (onFailure !== null) await onFailure();
-      });
-      throw deviceFailure(error, context.unit.jurisdiction);
-    }
   }
 
   async function taxDay(register: RegisterRow, tenant: Tenant, at: Date): Promise<string> {
@@ -459,7 +415,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     const context = await fiscalUnitOf(input.register);
     const sequence = await registers.nextSequenceNumber(input.register.id);
     const id = newId('op');
-    const started = await record(context, async () => ({
+    const started = await deps.fiscalUnits.record(context.unit, async () => ({
       block: await context.recorder.start(context.unit, {
         clientId: input.register.serial_number,
         registerId: input.register.id,
@@ -492,13 +448,17 @@ export function createOperationService(deps: OperationServiceDeps) {
       );
     };
     const event = {
-      ...(await eventTime(tenant, register)),
+      ...(await deps.fiscalUnits.eventTime(tenant, register)),
       ...outcome,
       operationId: row.id,
       sequenceNumber: row.sequence_number,
       started,
     } as OperationFiscalEvent;
-    const recorded = await record(context, () => context.recorder.finish(context.unit, event), markFailed);
+    const recorded = await deps.fiscalUnits.record(
+      context.unit,
+      () => context.recorder.finish(context.unit, event),
+      markFailed,
+    );
     const now = clock.now();
     const updated: OperationRow = {
       ...row,
