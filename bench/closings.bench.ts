@@ -44,8 +44,8 @@
  * - BENCH_VERIFY_JOURNALS: `annual` (default: the daily registers' and the annual register's journals), `daily`
  *   (only the daily registers'), or `all` (the export register's too);
  * - BENCH_ENGINES: `sqlite,postgres` (default) or one of them;
- * - BENCH_DATABASE_URL: PostgreSQL base URL (default postgres://postgres@127.0.0.1:5432/test); the bench works in a
- *   fresh schema (via `search_path`) that it drops afterwards;
+ * - BENCH_DATABASE_URL: PostgreSQL base URL (default: the local socket, else 127.0.0.1:5432, database test); the
+ *   bench works in a fresh schema (via `search_path`) that it drops afterwards;
  * - BENCH_TIMEOUT_S: hard limit of the whole run (default 900).
  *
  * The summary is printed and written to bench/results/closings.json.

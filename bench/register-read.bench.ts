@@ -6,7 +6,7 @@
  * Run with `npm run bench` (builds first). Environment:
  * - BENCH_DURATION: seconds of each measured run (default 10; each run has a 2 s warm-up before it);
  * - BENCH_CONNECTIONS: concurrent connections (default 32);
- * - BENCH_DATABASE_URL: PostgreSQL base URL (default postgres://postgres@127.0.0.1:5432/test).
+ * - BENCH_DATABASE_URL: PostgreSQL base URL (default: the local socket, else 127.0.0.1:5432, database test).
  *
  * The summary is printed and written to bench/results/latest.json. Spawning, polling /healthz and stopping the
  * server are the helpers of the process tests (test/helpers/process.ts), so both measure the same way.

@@ -13,6 +13,12 @@
  * and with the sales client itself (what this client can reach on this machine). Both ratios
  * `(2 × sales/s) / healthz req/s` are reported; the first is the headline one.
  *
+ * A third ceiling is a sale request without its fiscal work: every connection completes one sale with an
+ * `Idempotency-Key`, then sends that same completion again and again. Each is answered from the idempotency store
+ * (`Idempotent-Replayed: true`): the same socket, authentication, body parsing, validation, response and logging as a
+ * completion, plus the key's small claim transaction, but no signature, no journal entry, no operation rows. Half
+ * its rate is what this server could complete in sales if the fiscal work cost nothing.
+ *
  * After the load the run is checked against the database and the API: the completed sales stored equal the count
  * the client saw, no sale is left open, operation sequence numbers are 1..N without gaps per register (and equal the
  * register's `last_sequence_number`), journal seqs and TSE signature counters are gapless, and
@@ -20,12 +26,12 @@
  *
  * Run with `npm run bench` (builds first). Environment:
  * - BENCH_SECONDS: seconds of the measured sales run (default: BENCH_DURATION, else 10), after a 2 s warm-up;
- * - BENCH_HEALTHZ_SECONDS: seconds of each /healthz run (default 3), after a 1 s warm-up;
+ * - BENCH_HEALTHZ_SECONDS: seconds of each /healthz run and of the replay run (default 3), after a 1 s warm-up;
  * - BENCH_REGISTERS (default 16) and BENCH_CONNECTIONS_PER_REGISTER (default 4);
  * - BENCH_ENGINES: `sqlite,postgres` (default) or one of them;
  * - BENCH_DB_POOL_SIZE: passed to the server as OPENFISKAL_DB_POOL_SIZE (default: the server's own default);
- * - BENCH_DATABASE_URL: PostgreSQL base URL (default postgres://postgres@127.0.0.1:5432/test); the bench works in a
- *   fresh schema (via `search_path`) that it drops afterwards.
+ * - BENCH_DATABASE_URL: PostgreSQL base URL (default: the local socket, else 127.0.0.1:5432, database test); the
+ *   bench works in a fresh schema (via `search_path`) that it drops afterwards.
  *
  * The summary is printed and written to bench/results/sales.json.
  * @module
@@ -213,6 +219,8 @@ function cpuUse(from: CpuMark, to: CpuMark): CpuUse {
 interface Reply {
   readonly status: number;
   readonly text: string;
+  /** The answer came from the idempotency store (`Idempotent-Replayed: true`). */
+  readonly replayed: boolean;
 }
 
 class Connection {
@@ -226,9 +234,9 @@ class Connection {
     private readonly headers: Readonly<Record<string, string>>,
   ) {}
 
-  send(method: 'GET' | 'POST', path: string, body?: string): Promise<Reply> {
+  send(method: 'GET' | 'POST', path: string, body?: string, extraHeaders?: Record<string, string>): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...this.headers };
+      const headers: Record<string, string> = { ...this.headers, ...extraHeaders };
       if (body !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = String(Buffer.byteLength(body));
@@ -239,7 +247,13 @@ class Connection {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', reject);
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              replayed: res.headers['idempotent-replayed'] === 'true',
+            }),
+          );
         },
       );
       req.once('socket', (socket) => {
@@ -417,6 +431,53 @@ async function healthzLoop(connection: Connection, tally: Tally): Promise<void> 
   }
 }
 
+/** A completion sent again and again: its path, body and `Idempotency-Key`. */
+interface RepeatedCompletion {
+  readonly path: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** One till completes one sale with `key` (counted in `first` like any completed sale); returns that completion. */
+async function completeWithKey(
+  connection: Connection,
+  registerId: string,
+  key: string,
+  first: Tally,
+): Promise<RepeatedCompletion> {
+  const started = await connection.send('POST', `/v1/registers/${registerId}/sales`, START_BODY);
+  if (started.status !== 201) throw new Error(`replay setup: the start answered ${started.status}: ${started.text}`);
+  const sale = startedSale(started.text);
+  const request = {
+    path: `/v1/sales/${sale.id}/complete`,
+    body: JSON.stringify({ payments: [{ method: 'cash', direction: 'inbound', amount: sale.total }] }),
+    headers: { 'idempotency-key': key },
+  };
+  const completed = await connection.send('POST', request.path, request.body, request.headers);
+  if (completed.status !== 200) {
+    first.startedNotCompleted += 1;
+    throw new Error(`replay setup: the complete answered ${completed.status}: ${completed.text}`);
+  }
+  first.completedInWindow += 1;
+  first.completedByRegister.set(registerId, (first.completedByRegister.get(registerId) ?? 0) + 1);
+  return request;
+}
+
+/** Repeats a completion until the window ends; each must be answered 200 from the idempotency store. */
+async function replayLoop(connection: Connection, request: RepeatedCompletion, tally: Tally): Promise<void> {
+  while (performance.now() < tally.windowEnd) {
+    const sentAt = performance.now();
+    try {
+      const reply = await connection.send('POST', request.path, request.body, request.headers);
+      tally.response(tally.complete, sentAt);
+      if (reply.status !== 200 || !reply.replayed) tally.failed('replay', reply);
+    } catch (error) {
+      tally.error('replay', error);
+      await sleep(20);
+    }
+  }
+}
+
 /** A German register with its software TSE and its own key: the till of PER_REGISTER connections. */
 type Till = GermanRegister;
 
@@ -510,6 +571,51 @@ async function healthzLoad(server: ServerProcess): Promise<HealthzLoad> {
     };
   } finally {
     for (const connection of connections) connection.close();
+  }
+}
+
+interface ReplayLoad extends HealthzLoad {
+  /** Half the replay rate: completed sales/s if the fiscal work cost nothing. */
+  readonly salesCeiling: number;
+}
+
+/** Completions answered from the idempotency store, on the sales client's connections and tills. */
+async function replayLoad(server: ServerProcess, tills: readonly Till[]): Promise<{ first: Tally; load: ReplayLoad }> {
+  const connections = tills.flatMap((till) =>
+    Array.from({ length: PER_REGISTER }, (_, i) => ({
+      till,
+      key: `bench-replay-${till.registerId}-${String(i)}`,
+      connection: new Connection(server.port, bearer(till)),
+    })),
+  );
+  try {
+    const first = new Tally(Number.POSITIVE_INFINITY);
+    const requests = await Promise.all(
+      connections.map(({ till, key, connection }) => completeWithKey(connection, till.registerId, key, first)),
+    );
+    const loops = (tally: Tally) =>
+      Promise.all(
+        connections.map(({ connection }, i) => replayLoop(connection, requests[i] as RepeatedCompletion, tally)),
+      );
+    await loops(new Tally(performance.now() + HEALTHZ_WARMUP_S * 1000));
+    const from = cpuMark(server);
+    const measured = new Tally(performance.now() + HEALTHZ_S * 1000);
+    await loops(measured);
+    const to = cpuMark(server);
+    const requestsPerSecond = round(measured.responsesInWindow / HEALTHZ_S, 0);
+    return {
+      first,
+      load: {
+        requestsPerSecond,
+        salesCeiling: round(requestsPerSecond / 2, 0),
+        latency: measured.complete.summary(),
+        non2xx: measured.non2xxCount,
+        errors: measured.errorCount,
+        cpu: cpuUse(from, to),
+      },
+    };
+  } finally {
+    for (const { connection } of connections) connection.close();
   }
 }
 
@@ -751,6 +857,8 @@ interface EngineResult {
   readonly sales: SalesLoad;
   readonly healthz: HealthzLoad;
   readonly healthzAutocannon: HealthzLoad;
+  /** Completions answered from the idempotency store: the sale request without its fiscal work. */
+  readonly replay: ReplayLoad;
   /** (2 × sales/s) / healthz req/s: against autocannon's /healthz (the server's ceiling), and the same client's. */
   readonly ratio: number;
   readonly ratioSameClient: number;
@@ -791,9 +899,13 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
     const healthz = await healthzLoad(server);
     log(`  [${engine}] load: GET /healthz, autocannon (${HEALTHZ_WARMUP_S} s warm-up + ${HEALTHZ_S} s) …`);
     const healthzAc = await healthzAutocannon(server.port);
+    log(
+      `  [${engine}] load: completions replayed by Idempotency-Key (${HEALTHZ_WARMUP_S} s warm-up + ${HEALTHZ_S} s) …`,
+    );
+    const replay = await replayLoad(server, tills);
 
     log(`  [${engine}] verifying against the database and journal/verify …`);
-    const verification = await verify(server, database, tills, [warmup, measured]);
+    const verification = await verify(server, database, tills, [warmup, measured, replay.first]);
 
     const exit = await stopServer(server, { timeoutMs: STOP_TIMEOUT_MS });
     if (exit.code !== 0) throw new Error(`the server exited with ${exit.code ?? exit.signal ?? '?'} after SIGTERM`);
@@ -805,6 +917,7 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
       sales: load,
       healthz,
       healthzAutocannon: healthzAc,
+      replay: replay.load,
       ratio: ratioOf(load.salesPerSecond, healthzAc.requestsPerSecond),
       ratioSameClient: ratioOf(load.salesPerSecond, healthz.requestsPerSecond),
       verification,
@@ -841,6 +954,9 @@ function printBlock(result: EngineResult): void {
     `  GET /healthz (same client) ${result.healthz.requestsPerSecond} req/s, ${latency(result.healthz.latency)}, non-2xx ${result.healthz.non2xx}, errors ${result.healthz.errors}`,
     `                             CPU: server ${percent(result.healthz.cpu.serverPercentOfCore)} of a core (run-queue wait ${percent(result.healthz.cpu.serverRunqueueWaitPercent)}), client ${percent(result.healthz.cpu.clientPercentOfCore)}, machine ${percent(result.healthz.cpu.machineBusyPercent)}`,
     `  GET /healthz (autocannon)  ${result.healthzAutocannon.requestsPerSecond} req/s, p50 ${result.healthzAutocannon.latency.p50} ms, p99 ${result.healthzAutocannon.latency.p99} ms, non-2xx ${result.healthzAutocannon.non2xx}, errors ${result.healthzAutocannon.errors}`,
+    `  replayed completions       ${result.replay.requestsPerSecond} req/s, ${latency(result.replay.latency)}, non-2xx ${result.replay.non2xx}, errors ${result.replay.errors}`,
+    `                             CPU: server ${percent(result.replay.cpu.serverPercentOfCore)} of a core (run-queue wait ${percent(result.replay.cpu.serverRunqueueWaitPercent)}), client ${percent(result.replay.cpu.clientPercentOfCore)}, machine ${percent(result.replay.cpu.machineBusyPercent)}`,
+    `                             → without its fiscal work a sale would cost two such requests: at most ${result.replay.salesCeiling} sales/s`,
     `  ratio (2 × sales/s) / healthz req/s   ${result.ratio} against autocannon's /healthz, ${result.ratioSameClient} against the same client's`,
     `  verification               ${v.ok ? 'OK' : 'FAILED'}: completed sales client ${v.completedSalesClient} / stored ${v.completedSalesStored}, open ${v.openSalesStored}, ` +
       `operations ${v.operationsStored}, journal entries ${v.journalEntries}, journal/verify valid ${v.registersJournalValid}/${v.registers}`,
@@ -868,6 +984,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
     'ratio',
     'hz same/s',
     'ratio same',
+    'replay/s',
     'srv cpu%',
     'rq wait%',
     'box busy%',
@@ -891,6 +1008,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
           r.ratio,
           r.healthz.requestsPerSecond,
           r.ratioSameClient,
+          r.replay.requestsPerSecond,
           r.sales.cpu.serverPercentOfCore ?? '?',
           r.sales.cpu.serverRunqueueWaitPercent ?? '?',
           r.sales.cpu.machineBusyPercent ?? '?',

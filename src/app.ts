@@ -19,7 +19,7 @@ import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import { newRequestId } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
 import { securityHeadersPlugin } from './http/security-headers.plugin.js';
-import { buildCachedSerializer, createCachedValidatorCompiler } from './http/compilers.js';
+import { createCachedSerializerFactory, createCachedValidatorCompiler, LazyCompilation } from './http/compilers.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
 import { cashDrawerOpeningRoutes } from './modules/cash-drawer-openings/cash-drawer-opening.routes.js';
 import { closingRoutes } from './modules/closings/closing.routes.js';
@@ -37,6 +37,7 @@ import { registerRoutes } from './modules/registers/register.routes.js';
 import { rksvReceiptRoutes } from './modules/rksv-receipts/rksv-receipt.routes.js';
 
 export async function buildApp(container: Container) {
+  const compilation = new LazyCompilation();
   const app = Fastify({
     loggerInstance: container.logger,
     genReqId: newRequestId,
@@ -58,10 +59,20 @@ export async function buildApp(container: Container) {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler,
-    schemaController: { compilersFactory: { buildSerializer: buildCachedSerializer } },
+    schemaController: { compilersFactory: { buildSerializer: createCachedSerializerFactory(compilation) } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(createCachedValidatorCompiler());
+  app.setValidatorCompiler(createCachedValidatorCompiler(compilation));
+  app.decorate('schemaCompilation', compilation);
+  // Schemas compile when first used; once the server listens, the rest compile in the background.
+  app.addHook('onListen', (done) => {
+    void compilation.compileRest((error) => container.logger.error({ err: error }, 'a schema does not compile'));
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    compilation.stop();
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

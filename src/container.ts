@@ -85,6 +85,7 @@ export function createContainer(ports: ContainerPorts) {
     pepper: keys.apiKeyPepper,
     environment: config.environment,
     setupTokenTtlHours: config.setupTokenTtlHours,
+    keyCacheTtlMs: config.keyCacheMs,
   });
   const platforms = createPlatformService({
     repository: createPlatformRepository(database),

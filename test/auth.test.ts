@@ -207,3 +207,61 @@ describeDb('auth: API keys', () => {
     expect(byOrgKey.body.code).toBe('forbidden');
   });
 });
+
+describeDb('auth: the cache of authenticated keys (OPENFISKAL_KEY_CACHE_MS)', () => {
+  let t: TestApp | undefined;
+  afterEach(() => t?.close());
+
+  /** Revokes a key the way another server process on the same database would: not through this one. */
+  const revokeBehindItsBack = (app: TestApp, keyId: string) =>
+    app.database
+      .executor()
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date().toISOString() })
+      .where('id', '=', keyId)
+      .execute();
+
+  /** A server with that cache time, a platform, and a second key of it that has been used once (so is cached). */
+  async function keyInUse(keyCacheMs: number) {
+    const app = await buildTestApp({ keyCacheMs });
+    t = app;
+    const { api } = await createPlatform(app);
+    const created = await api.post<ApiKeyView>('/v1/auth/api-keys', { label: 'elsewhere' });
+    const other = app.api.as(created.body.api_key ?? '');
+    expect((await other.get('/v1/organizations')).status).toBe(200);
+    return { app, api, keyId: created.body.id, other };
+  }
+
+  it('reuses a key for at most the cache time once another process revoked it', async () => {
+    const { app, api, keyId, other } = await keyInUse(400);
+    const revokedAt = performance.now();
+    await revokeBehindItsBack(app, keyId);
+    // Still the row read before the revocation…
+    const meanwhile = await other.get('/v1/organizations');
+    if (performance.now() - revokedAt < 300) expect(meanwhile.status).toBe(200);
+    // …and refused once the cache time has passed.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await other.get('/v1/organizations')).status).toBe(401);
+    // A revocation through this server applies from the next request, cached or not.
+    const second = await api.post<ApiKeyView>('/v1/auth/api-keys', { label: 'here' });
+    const secondApi = app.api.as(second.body.api_key ?? '');
+    expect((await secondApi.get('/v1/organizations')).status).toBe(200);
+    expect((await api.delete(`/v1/auth/api-keys/${second.body.id}`)).status).toBe(200);
+    expect((await secondApi.get('/v1/organizations')).status).toBe(401);
+  });
+
+  it('with 0, reads every key: a revocation by another process applies at once', async () => {
+    const { app, keyId, other } = await keyInUse(0);
+    await revokeBehindItsBack(app, keyId);
+    expect((await other.get('/v1/organizations')).status).toBe(401);
+  });
+
+  it('never caches an unknown key: a key issued after a failed try works at once', async () => {
+    t = await buildTestApp({ keyCacheMs: 60_000 });
+    const { api, key } = await createPlatform(t);
+    const unknown = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
+    expect((await t.api.as(unknown).get('/v1/organizations')).status).toBe(401);
+    const created = await api.post<ApiKeyView>('/v1/auth/api-keys', { label: 'new' });
+    expect((await t.api.as(created.body.api_key ?? '').get('/v1/organizations')).status).toBe(200);
+  });
+});

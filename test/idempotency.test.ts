@@ -1,3 +1,5 @@
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ErrorBody } from '../src/errors/app-error.js';
 import type { ApiKeyView } from '../src/modules/api-keys/api-key.service.js';
@@ -15,6 +17,30 @@ const withKey = (key: string) => ({ headers: { 'idempotency-key': key } });
 async function countOrganizations(t: TestApp): Promise<number> {
   const rows = await t.database.executor().selectFrom('organizations').select('id').execute();
   return rows.length;
+}
+
+/**
+ * Takes the write lock on stored idempotency keys from another connection, as another process would (SQLite: the
+ * database's write lock; PostgreSQL: a table lock that lets reads through); resolves with its release.
+ */
+async function holdWriteLock(t: TestApp): Promise<() => Promise<void>> {
+  if (t.scratch.location.kind === 'sqlite') {
+    const other = new BetterSqlite3(t.scratch.location.path);
+    other.exec('begin immediate');
+    return () => {
+      other.exec('rollback');
+      other.close();
+      return Promise.resolve();
+    };
+  }
+  const client = new pg.Client({ connectionString: t.scratch.url });
+  await client.connect();
+  await client.query('begin');
+  await client.query('lock table idempotency_keys in exclusive mode');
+  return async () => {
+    await client.query('rollback');
+    await client.end();
+  };
 }
 
 describeDb('idempotency', () => {
@@ -47,6 +73,41 @@ describeDb('idempotency', () => {
       withKey('create-org-1'),
     );
     expect(reordered.text).toBe(first.text);
+  });
+
+  it('answers a retry of a completed request from a read: it needs no write while the store is locked', async () => {
+    const { api } = await createPlatform(t);
+    const body = { legal_name: 'Gelesen GmbH', country: 'DE' };
+    const first = await api.post<Organization>('/v1/organizations', body, withKey('read-replay'));
+    expect(first.status).toBe(201);
+    const release = await holdWriteLock(t);
+    let fresh: Promise<{ status: number }> | null = null;
+    let freshAnswered = false;
+    try {
+      if (t.scratch.location.kind === 'postgres') {
+        // A new key must claim (write), so it waits for the lock. (On SQLite a write waiting for another process's
+        // lock blocks the whole event loop until the busy timeout; there, a replay that wrote would fail instead.)
+        fresh = api.post('/v1/organizations', { legal_name: 'Neu GmbH', country: 'DE' }, withKey('read-replay-new'));
+        void fresh.then(() => (freshAnswered = true));
+      }
+      const startedAt = performance.now();
+      const replay = await api.post<Organization>('/v1/organizations', body, withKey('read-replay'));
+      expect(replay.status).toBe(201);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.text).toBe(first.text);
+      // A conflicting reuse of the key is told from the same read.
+      expectError(
+        await api.post('/v1/organizations', { legal_name: 'Anders GmbH', country: 'DE' }, withKey('read-replay')),
+        409,
+        'idempotency_key_conflict',
+      );
+      expect(performance.now() - startedAt).toBeLessThan(2_000);
+      expect(freshAnswered).toBe(false);
+    } finally {
+      await release();
+    }
+    if (fresh !== null) expect((await fresh).status).toBe(201);
+    expect(await countOrganizations(t)).toBe(fresh === null ? 1 : 2);
   });
 
   it('executes requests without a key every time', async () => {

@@ -150,9 +150,37 @@ describeDb('journal', () => {
         }),
       ).rejects.toThrow('the operation failed');
       expect(await journalLength(register.id)).toBe(2n);
-      expect((await append(register.id, 3)).seq).toBe(3);
+      // The rolled-back entry's hash is not linked to, by this append or the next (the service keeps each
+      // register's newest entry in memory and must drop one that never committed).
+      const third = await append(register.id, 3);
+      expect(third.seq).toBe(3);
+      expect((await append(register.id, 4)).prev_hash).toBe(third.entry_hash);
       const verified = await a.orgApi.get<JournalVerification>(`/v1/registers/${register.id}/journal/verify`);
-      expect(verified.body).toMatchObject({ valid: true, length: 3, entries_checked: 3 });
+      expect(verified.body).toMatchObject({ valid: true, length: 4, entries_checked: 4 });
+    });
+
+    it('links to an entry another server process appended, not to the one it appended last', async () => {
+      const register = await freshRegister(2);
+      const other = await buildTestApp({ scratch: t.scratch, masterKey: t.masterKey });
+      let theirs: JournalEntry;
+      try {
+        theirs = await other.database.transaction(() =>
+          other.container.journal.append({
+            registerId: register.id,
+            type: 'operation.completed',
+            subjectId: 'op_other_process',
+            payload: {},
+            at: minute(3),
+          }),
+        );
+      } finally {
+        await other.close({ keepData: true });
+      }
+      expect(theirs.seq).toBe(3);
+      const mine = await append(register.id, 4);
+      expect(mine).toMatchObject({ seq: 4, prev_hash: theirs.entry_hash });
+      const verified = await a.orgApi.get<JournalVerification>(`/v1/registers/${register.id}/journal/verify`);
+      expect(verified.body).toMatchObject({ valid: true, length: 4, entries_checked: 4 });
     });
 
     it('gives 40 parallel transactions on one register the seqs 1..40 in one valid chain', async () => {

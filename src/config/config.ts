@@ -24,6 +24,8 @@ export interface Config {
   readonly setupTokenTtlHours: number;
   /** Requests per second per API key; 0 turns the limit off. */
   readonly rateLimitPerSecond: number;
+  /** How long an authenticated API key is reused before it is read again (revocations here apply at once). */
+  readonly keyCacheMs: number;
   readonly databasePoolSize: number;
   readonly shutdownGraceMs: number;
   /** A signing call that takes longer fails with 503 `fiscal_unit_unavailable`, so a stalled unit never hangs a till. */
@@ -59,6 +61,7 @@ export const CONFIG_VARIABLES = [
   'OPENFISKAL_IDEMPOTENCY_TTL_HOURS',
   'OPENFISKAL_SETUP_TOKEN_TTL_HOURS',
   'OPENFISKAL_RATE_LIMIT',
+  'OPENFISKAL_KEY_CACHE_MS',
   'OPENFISKAL_DB_POOL_SIZE',
   'OPENFISKAL_SHUTDOWN_GRACE_MS',
   'OPENFISKAL_SIGNING_TIMEOUT_MS',
@@ -129,6 +132,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     idempotencyTtlHours: integer('OPENFISKAL_IDEMPOTENCY_TTL_HOURS', 24, 24, 24 * 365),
     setupTokenTtlHours: integer('OPENFISKAL_SETUP_TOKEN_TTL_HOURS', 24 * 7, 1, 24 * 365),
     rateLimitPerSecond: integer('OPENFISKAL_RATE_LIMIT', 500, 0, 1_000_000),
+    keyCacheMs: integer('OPENFISKAL_KEY_CACHE_MS', 1000, 0, 60_000),
     databasePoolSize: integer('OPENFISKAL_DB_POOL_SIZE', 10, 1, 1000),
     shutdownGraceMs: integer('OPENFISKAL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     signingTimeoutMs: integer('OPENFISKAL_SIGNING_TIMEOUT_MS', 3000, 50, 120_000),

@@ -9,7 +9,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, sql, type Transaction } from 'kysely';
+import { Kysely, sql, type DatabaseConnection, type Transaction } from 'kysely';
 import type { DatabaseLocation } from '../config/config.js';
 import type { DialectCapabilities } from './dialects/capabilities.js';
 import { createPostgresDialect, createPostgresPool, postgresCapabilities } from './dialects/postgres.js';
@@ -25,6 +25,12 @@ export interface UnitOfWork {
    * it throws.
    */
   afterRollback(task: () => Promise<void>): void;
+  /**
+   * Runs `task` once the current outermost transaction has committed (never if it rolls back). For in-memory
+   * state that must not change before others can read the change, e.g. dropping a cached API key on revocation.
+   * Outside a transaction it throws.
+   */
+  afterCommit(task: () => void): void;
 }
 
 export interface Database extends UnitOfWork {
@@ -33,6 +39,12 @@ export interface Database extends UnitOfWork {
   executor(): Kysely<DB>;
   /** True while inside `transaction`. */
   inTransaction(): boolean;
+  /**
+   * The driver connection of the running transaction, or null outside one: prepared queries (db/prepared.ts) hand
+   * their compiled statements to it directly, skipping the layers of Kysely's executor. A value the first time a
+   * transaction asks may be a promise.
+   */
+  transactionConnection(): DatabaseConnection | Promise<DatabaseConnection> | null;
   /** Throws if the database cannot answer. */
   ping(): Promise<void>;
   /** The schema unqualified names resolve to (`search_path`), or null where the engine has no schemas. */
@@ -57,7 +69,9 @@ export function createDatabase(location: DatabaseLocation, options: DatabaseOpti
 
 interface AmbientTransaction {
   readonly trx: Transaction<DB>;
+  connection: DatabaseConnection | Promise<DatabaseConnection> | null;
   readonly afterRollback: Array<() => Promise<void>>;
+  readonly afterCommit: Array<() => void>;
 }
 
 class KyselyDatabase implements Database {
@@ -79,11 +93,30 @@ class KyselyDatabase implements Database {
     return this.#current.getStore() !== undefined;
   }
 
+  transactionConnection(): DatabaseConnection | Promise<DatabaseConnection> | null {
+    const current = this.#current.getStore();
+    if (current === undefined) return null;
+    if (current.connection === null) {
+      // A transaction's executor provides its one connection (Kysely's SingleConnectionProvider); keep it.
+      // `getExecutor` is marked internal in Kysely: the pinned version (package.json) is what this relies on.
+      const connection = current.trx.getExecutor().provideConnection((provided) => Promise.resolve(provided));
+      current.connection = connection;
+      void connection.then((provided) => {
+        current.connection = provided;
+      });
+    }
+    return current.connection;
+  }
+
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.#current.getStore() !== undefined) return work();
     const afterRollback: Array<() => Promise<void>> = [];
+    const afterCommit: Array<() => void> = [];
+    let result: T;
     try {
-      return await this.#root.transaction().execute((trx) => this.#current.run({ trx, afterRollback }, work));
+      result = await this.#root
+        .transaction()
+        .execute((trx) => this.#current.run({ trx, connection: null, afterRollback, afterCommit }, work));
     } catch (error) {
       for (const task of afterRollback) {
         // Best effort: the unit of work already failed; its own error is what the caller must see.
@@ -91,12 +124,20 @@ class KyselyDatabase implements Database {
       }
       throw error;
     }
+    for (const task of afterCommit) task();
+    return result;
   }
 
   afterRollback(task: () => Promise<void>): void {
     const current = this.#current.getStore();
     if (current === undefined) throw new Error('afterRollback needs a running transaction');
     current.afterRollback.push(task);
+  }
+
+  afterCommit(task: () => void): void {
+    const current = this.#current.getStore();
+    if (current === undefined) throw new Error('afterCommit needs a running transaction');
+    current.afterCommit.push(task);
   }
 
   async ping(): Promise<void> {

@@ -32,7 +32,7 @@ interface Compiled {
 }
 
 export function prepareQuery<P extends object, R>(
-  db: Pick<Database, 'executor'>,
+  db: Pick<Database, 'executor'> & Partial<Pick<Database, 'transactionConnection'>>,
   build: (query: Kysely<DB>, parameters: P) => Compilable<R>,
 ): PreparedQuery<P, R> {
   const byShape = new Map<string, Compiled>();
@@ -66,7 +66,13 @@ export function prepareQuery<P extends object, R>(
       byShape.set(shape, compiled);
     }
     const bound = compiled.slots.map((slot) => ('name' in slot ? values[slot.name] : slot.constant));
-    return db.executor().executeQuery<R>({ ...compiled.query, parameters: bound });
+    const query: CompiledQuery = { ...compiled.query, parameters: bound };
+    // In a transaction the statement goes straight to its connection: the same statement on the same connection,
+    // without the executor's layers of promises (no plugins are configured, so they would not change it).
+    const connection = db.transactionConnection?.() ?? null;
+    if (connection === null) return db.executor().executeQuery<R>(query);
+    if (connection instanceof Promise) return connection.then((ready) => ready.executeQuery<R>(query));
+    return connection.executeQuery<R>(query);
   }
 
   return {

@@ -32,6 +32,8 @@ export interface TestAppOptions {
   readonly requestTimeoutMs?: number;
   /** OPENFISKAL_MAX_OPEN_OPERATIONS (default: the server's). */
   readonly maxOpenOperations?: number;
+  /** OPENFISKAL_KEY_CACHE_MS (default: the server's). */
+  readonly keyCacheMs?: number;
   /** OPENFISKAL_PUBLIC_URL (default: unset, so Austrian receipts carry no URL). */
   readonly publicUrl?: string;
   /** Closing transmitters by jurisdiction (fakes of an authority). */
@@ -66,6 +68,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       ? {}
       : { OPENFISKAL_MAX_OPEN_OPERATIONS: String(options.maxOpenOperations) }),
     ...(options.publicUrl === undefined ? {} : { OPENFISKAL_PUBLIC_URL: options.publicUrl }),
+    ...(options.keyCacheMs === undefined ? {} : { OPENFISKAL_KEY_CACHE_MS: String(options.keyCacheMs) }),
   });
   const database = createDatabase(config.database, { poolSize: 20 });
   await migrateToLatest(database);

@@ -1,12 +1,14 @@
 /**
- * The embedded engine: better-sqlite3 in WAL mode with synchronous=FULL (a committed transaction survives power
- * loss), foreign keys on, and a busy timeout so the CLI and the server can share the file.
+ * The embedded engine: better-sqlite3 in WAL mode where a committed transaction survives power loss (the WAL is
+ * fsynced before any unit of work that wrote to it returns, see {@link WalSync}), foreign keys on, and a busy
+ * timeout so the CLI and the server can share the file.
  *
  * Kysely's own SQLite driver begins transactions with a plain BEGIN, which takes the write lock only at the first
  * write and can then fail with SQLITE_BUSY when another process got there first; ours uses BEGIN IMMEDIATE. It also
  * keeps prepared statements instead of preparing every query again, and commits in groups (see SqliteDriver).
  * @module
  */
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import {
@@ -29,7 +31,7 @@ export const sqliteCapabilities: DialectCapabilities = {
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
-/** Opens the file with the settings every connection must have. */
+/** Opens the file with the settings every connection must have (the driver then syncs the WAL itself). */
 export function openSqlite(path: string): BetterSqlite3.Database {
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
@@ -109,36 +111,140 @@ class SqliteHandle implements DatabaseConnection {
   }
 }
 
+/**
+ * Durability of COMMITs, off the event loop. With synchronous=FULL, SQLite fsyncs the WAL inside every COMMIT, and
+ * better-sqlite3 blocks the event loop for it (a sixth of the server's time under load). The writer therefore runs
+ * with synchronous=NORMAL, where a COMMIT only write()s its frames to the WAL, and this class fdatasync()s the WAL
+ * file on libuv's thread pool instead: the same sync of the same file, while the event loop goes on. NORMAL still
+ * syncs around checkpoints and when the WAL is reused, as FULL does.
+ *
+ * Units of work and reads wait for it: a unit's commit returns, and a read outside a unit (which may have seen any
+ * COMMIT made so far) returns, only once every COMMIT made before it is on disk. So nothing is answered that a
+ * power loss could take back. Syncs never overlap: one that finds new COMMITs when it ends starts the next.
+ */
+export class WalSync {
+  #fd: number | null = null;
+  #committed = 0;
+  #durable = 0;
+  #running = false;
+  #failure: Error | null = null;
+  #waiters: Array<{ target: number; resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  /** `syncFile` is `fs.fdatasync`; tests pass their own to decide when a sync ends. */
+  constructor(
+    readonly walPath: string,
+    private readonly syncFile: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void = fdatasync,
+  ) {}
+
+  /** Counts a COMMIT (made already) and starts syncing it; returns its number for {@link pending}. */
+  committed(): number {
+    this.#committed += 1;
+    this.#start();
+    return this.#committed;
+  }
+
+  /** Null if COMMIT number `target` (default: the latest) is on disk, else a promise settled when it is. */
+  pending(target = this.#committed): Promise<void> | null {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#durable >= target) return null;
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ target, resolve, reject });
+    });
+  }
+
+  /** Waits for the syncs of every COMMIT made so far, then closes the file (a sync never runs on a closed one). */
+  async close(): Promise<void> {
+    // A sync that ends may start the next one (for COMMITs made meanwhile): wait until none is left.
+    while (this.#failure === null && this.#durable < this.#committed) await this.pending()?.catch(() => undefined);
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+
+  #start(): void {
+    if (this.#running || this.#failure !== null || this.#durable >= this.#committed) return;
+    const target = this.#committed;
+    try {
+      this.#fd ??= openSync(this.walPath, 'r');
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#running = true;
+    this.syncFile(this.#fd, (error) => {
+      this.#running = false;
+      if (error !== null) {
+        this.#fail(error);
+        return;
+      }
+      this.#durable = target;
+      const waiting = this.#waiters;
+      this.#waiters = [];
+      for (const waiter of waiting) {
+        if (waiter.target <= target) waiter.resolve();
+        else this.#waiters.push(waiter);
+      }
+      this.#start();
+    });
+  }
+
+  /**
+   * After a failed sync the kernel may have dropped the written pages, so nothing written since the last good sync
+   * can be called durable: every waiting and later unit fails (PostgreSQL stops on a failed fsync for the same
+   * reason) until the server restarts and SQLite recovers from what the disk holds.
+   */
+  #fail(error: unknown): void {
+    this.#failure = new Error(
+      `syncing ${this.walPath} failed; restart the server: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiting) waiter.reject(this.#failure);
+  }
+}
+
 const SELECT = /^\s*select\b/i;
 const NO_TRANSACTION = /^\s*(vacuum|pragma)\b/i;
 
 /**
  * One writer connection, handed by a lock to one unit of work at a time, and **group commit**: units of work do not
- * commit one by one (each COMMIT is an fsync under synchronous=FULL, and better-sqlite3 blocks the event loop for
- * it). The first unit opens a batch transaction (BEGIN IMMEDIATE); every unit runs in a SAVEPOINT of it, so a unit
- * that fails rolls back alone; a unit that succeeds releases its savepoint, hands the lock to the next waiting unit
- * and waits for the batch. When the units queued before it are done, one COMMIT makes the whole batch durable and
- * every waiting unit's commit returns — so a caller still answers only once its event is on disk, and a failed
- * COMMIT fails every unit of the batch (none of them was answered yet).
+ * commit one by one (each COMMIT costs writing its WAL frames and a sync of the WAL). The first unit opens a batch
+ * transaction (BEGIN IMMEDIATE); every unit runs in a SAVEPOINT of it, so a unit that fails rolls back alone; a unit
+ * that succeeds releases its savepoint, hands the lock to the next waiting unit and waits for the batch. When the
+ * units queued before it are done, one COMMIT and one sync ({@link WalSync}) make the whole batch durable and every
+ * waiting unit's commit returns — so a caller still answers only once its event is on disk, and a failed COMMIT or
+ * sync fails every unit of the batch (none of them was answered yet).
  *
- * Reads outside a unit of work (auth, GETs) go to a second, read-only connection: they never wait for the lock and
- * never see a batch that is not durable yet.
+ * Reads outside a unit of work (auth, GETs) go to a second, read-only connection: they never wait for the lock, see
+ * committed batches only, and return once what they may have seen is on disk.
  */
 class SqliteDriver implements Driver {
   readonly #db: BetterSqlite3.Database;
   readonly #writer: SqliteConnection;
   readonly #readerDb: BetterSqlite3.Database | null;
   readonly #reader: SqliteConnection | null;
+  /** Null in memory, where there is no disk to wait for. */
+  readonly #sync: WalSync | null;
   #queue: Promise<void> = Promise.resolve();
   #batchOpen = false;
   #flushQueued = false;
   #batchWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  // Run for every unit of work: prepared once rather than parsed by every exec().
+  readonly #control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit', BetterSqlite3.Statement>;
 
   constructor(db: BetterSqlite3.Database) {
     this.#db = db;
+    this.#control = {
+      begin: db.prepare('begin immediate'),
+      savepoint: db.prepare('savepoint unit'),
+      release: db.prepare('release unit'),
+      rollbackTo: db.prepare('rollback to unit'),
+      commit: db.prepare('commit'),
+    };
     this.#writer = new SqliteConnection(db);
     this.#readerDb = db.memory ? null : openReader(db.name);
     this.#reader = this.#readerDb === null ? null : new SqliteConnection(this.#readerDb);
+    this.#sync = db.memory ? null : new WalSync(`${db.name}-wal`);
+    if (this.#sync !== null) db.pragma('synchronous = NORMAL');
   }
 
   async init(): Promise<void> {}
@@ -161,10 +267,10 @@ class SqliteDriver implements Driver {
     handle.unlock = await this.#lock();
     try {
       if (!this.#batchOpen) {
-        this.#db.exec('begin immediate');
+        this.#control.begin.run();
         this.#batchOpen = true;
       }
-      this.#db.exec('savepoint unit');
+      this.#control.savepoint.run();
       handle.inUnit = true;
     } catch (error) {
       this.#handOn(handle);
@@ -174,7 +280,7 @@ class SqliteDriver implements Driver {
 
   /** Keeps the unit's work in the batch, lets the next unit run, and waits until the batch is on disk. */
   async #commitUnit(handle: SqliteHandle): Promise<void> {
-    this.#db.exec('release unit');
+    this.#control.release.run();
     handle.inUnit = false;
     const durable = new Promise<void>((resolve, reject) => {
       this.#batchWaiters.push({ resolve, reject });
@@ -186,8 +292,8 @@ class SqliteDriver implements Driver {
 
   #rollbackUnit(handle: SqliteHandle): void {
     try {
-      this.#db.exec('rollback to unit');
-      this.#db.exec('release unit');
+      this.#control.rollbackTo.run();
+      this.#control.release.run();
     } finally {
       handle.inUnit = false;
       // The batch must not stay open (holding SQLite's write lock) when no unit is left to commit it.
@@ -225,9 +331,17 @@ class SqliteDriver implements Driver {
     const waiters = this.#batchWaiters;
     this.#batchWaiters = [];
     try {
-      if (this.#batchOpen) this.#db.exec('commit');
-      this.#batchOpen = false;
-      for (const waiter of waiters) waiter.resolve();
+      let durable: Promise<void> | null = null;
+      if (this.#batchOpen) {
+        this.#control.commit.run();
+        this.#batchOpen = false;
+        const commit = this.#sync?.committed();
+        if (commit !== undefined && waiters.length > 0) durable = this.#sync?.pending(commit) ?? null;
+      }
+      for (const waiter of waiters) {
+        if (durable === null) waiter.resolve();
+        else durable.then(waiter.resolve, waiter.reject);
+      }
     } catch (error) {
       this.#batchOpen = false;
       try {
@@ -242,17 +356,25 @@ class SqliteDriver implements Driver {
   /** Statements SQLite refuses inside a transaction (VACUUM, PRAGMA): run alone, after the batch is committed. */
   async #outsideTransaction<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const unlock = await this.#lock();
+    let result: QueryResult<R>;
     try {
       this.#commitBatch();
-      return await this.#writer.executeQuery<R>(query);
+      result = await this.#writer.executeQuery<R>(query);
     } finally {
       unlock();
     }
+    await this.#sync?.pending(this.#sync.committed());
+    return result;
   }
 
   async execute<R>(handle: SqliteHandle, query: CompiledQuery): Promise<QueryResult<R>> {
     if (handle.inUnit) return this.#writer.executeQuery<R>(query);
-    if (this.#reader !== null && SELECT.test(query.sql)) return this.#reader.executeQuery<R>(query);
+    if (this.#reader !== null && SELECT.test(query.sql)) {
+      const result = await this.#reader.executeQuery<R>(query);
+      // What it read may include the latest COMMITs: answer it only once they are on disk.
+      await this.#sync?.pending();
+      return result;
+    }
     if (NO_TRANSACTION.test(query.sql)) return this.#outsideTransaction<R>(query);
     // A write outside a unit of work is a unit of its own (and waits for its batch like any other).
     await this.#beginUnit(handle);
@@ -296,6 +418,7 @@ class SqliteDriver implements Driver {
     } finally {
       unlock();
     }
+    await this.#sync?.close();
     this.#readerDb?.close();
     this.#db.close();
   }

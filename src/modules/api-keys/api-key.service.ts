@@ -17,6 +17,15 @@ import type { ApiKeyRepository, ApiKeyRow } from './api-key.repository.js';
 /** `last_used_at` is written at most this often per key, so that reads do not all become writes. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
+/**
+ * How long an authenticated key's row is reused without reading it again. Revocations made by this process drop
+ * the cache when they commit, so they hold from the next request; this bounds how long a revocation made by
+ * another server process on the same database takes to reach this one.
+ */
+export const KEY_CACHE_TTL_MS = 1_000;
+/** Rows kept at most; the cache starts over when full (keys in use come back at once). */
+const KEY_CACHE_MAX_ENTRIES = 10_000;
+
 export interface ApiKeyView {
   readonly id: string;
   readonly object: 'platform_api_key' | 'organization_api_key' | 'register_api_key';
@@ -50,6 +59,8 @@ export interface ApiKeyServiceDeps {
   readonly pepper: Buffer;
   readonly environment: Environment;
   readonly setupTokenTtlHours: number;
+  /** See {@link KEY_CACHE_TTL_MS}; 0 reads every key from the database. */
+  readonly keyCacheTtlMs?: number;
 }
 
 const OBJECT_BY_KIND = {
@@ -80,6 +91,13 @@ const unauthorized = () => new AppError('unauthorized');
 
 export function createApiKeyService(deps: ApiKeyServiceDeps) {
   const { repository, unitOfWork, clock, pepper, environment } = deps;
+  const keyCacheTtlMs = deps.keyCacheTtlMs ?? KEY_CACHE_TTL_MS;
+  // Known keys by their HMAC (never by the secret), with the monotonic time they were read. Unknown keys are not
+  // kept: a key issued a moment ago must work at once, and guesses must not fill memory.
+  const keyCache = new Map<string, { row: ApiKeyRow; readAt: number }>();
+  const dropCachedKeys = () => {
+    keyCache.clear();
+  };
 
   async function issue(
     kind: KeyKind,
@@ -111,9 +129,15 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
   async function lookUp(presented: string): Promise<ApiKeyRow | null> {
     if (parseApiKey(presented) === null) return null;
     const hash = hashApiKey(pepper, presented);
+    const cached = keyCache.get(hash);
+    if (cached !== undefined && performance.now() - cached.readAt < keyCacheTtlMs) return cached.row;
     const row = await repository.findBySecretHash(hash);
     // The database compared digests; compare once more in constant time so no code path compares secrets early.
     if (row === undefined || !digestsEqual(row.secret_hash, hash)) return null;
+    if (keyCacheTtlMs > 0) {
+      if (keyCache.size >= KEY_CACHE_MAX_ENTRIES) keyCache.clear();
+      keyCache.set(hash, { row, readAt: performance.now() });
+    }
     return row;
   }
 
@@ -166,7 +190,10 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       }
       const now = clock.now();
       if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
-        await repository.touch(row.id, toUtcString(now));
+        const lastUsedAt = toUtcString(now);
+        await repository.touch(row.id, lastUsedAt);
+        // The cached row (if any) is this object: keep it from asking to be touched again on every request.
+        row.last_used_at = lastUsedAt;
       }
       return {
         keyId: row.id,
@@ -193,6 +220,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       return unitOfWork.transaction(async () => {
         const row = await findVisibleKey(scope, keyId);
         if (row.revoked_at === null) await repository.revoke(row.id, toUtcString(clock.now()));
+        unitOfWork.afterCommit(dropCachedKeys);
         return present(await findVisibleKey(scope, keyId));
       });
     },
@@ -226,7 +254,9 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       return present(row, secret);
     },
 
+    /** Inside the caller's transaction (archiving a register): the keys fail from the first request after it. */
     async revokeRegisterKeys(registerId: string): Promise<number> {
+      unitOfWork.afterCommit(dropCachedKeys);
       return repository.revokeRegisterKeys(registerId, toUtcString(clock.now()));
     },
   };

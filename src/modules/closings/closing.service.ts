@@ -26,7 +26,6 @@ import { isId, newId } from '../../shared/ids.js';
 import { toPage, toPageRequest, type ListQuery, type Page } from '../../shared/pagination.js';
 import type { Tenant } from '../../shared/tenant.js';
 import { businessDate, toUtcString, zonedTimeToUtc } from '../../shared/time.js';
-import { renderClosingPdf } from '../../documents/pdf/closing-pdf.js';
 import type { ExportService } from '../exports/export.service.js';
 import type { ExportType } from '../exports/export-writer.js';
 import type { FiscalUnitService, JournalAppender } from '../fiscal-units/fiscal-unit.service.js';
@@ -484,6 +483,8 @@ export function createClosingService(deps: ClosingServiceDeps) {
       const identity: Readonly<Record<string, unknown>> =
         effectiveFiscalIdentity(organization.fiscal_identity, parseLocationIdentity(location)) ?? {};
       const fiscal = closingFiscalPrint(closing.fiscal, language);
+      // The PDF library loads at the first PDF, not at start-up.
+      const { renderClosingPdf } = await import('../../documents/pdf/closing-pdf.js');
       return renderClosingPdf({
         locale: language === 'de' ? `de-${register.jurisdiction}` : 'en-GB',
         currency: register.currency,

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.js';
+import { prepareQuery } from '../../db/prepared.js';
 import type { IdempotencyKeysTable } from '../../db/schema.js';
 
 export interface IdempotencyRecord {
@@ -24,6 +25,9 @@ export interface NewClaim {
 }
 
 export function createIdempotencyRepository(db: Pick<Database, 'executor'>) {
+  const findEntry = prepareQuery(db, (q, p: { scope: string; key: string }) =>
+    q.selectFrom('idempotency_keys').selectAll().where('scope', '=', p.scope).where('idempotency_key', '=', p.key),
+  );
   const byKey = (scope: string, key: string) =>
     db.executor().updateTable('idempotency_keys').where('scope', '=', scope).where('idempotency_key', '=', key);
 
@@ -51,13 +55,7 @@ export function createIdempotencyRepository(db: Pick<Database, 'executor'>) {
     },
 
     async find(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
-      const row = await db
-        .executor()
-        .selectFrom('idempotency_keys')
-        .selectAll()
-        .where('scope', '=', scope)
-        .where('idempotency_key', '=', key)
-        .executeTakeFirst();
+      const row = await findEntry.first({ scope, key });
       if (row === undefined) return undefined;
       return {
         scope: row.scope,

@@ -1,9 +1,10 @@
 /**
  * Idempotency (api.md §1.3). A request with an `Idempotency-Key` first *claims* the key in a short transaction of
  * its own, so that a concurrent duplicate sees the claim at once and gets 409 `idempotency_request_in_progress`
- * instead of waiting. The response is then stored by {@link IdempotencyService.complete} **inside the request's
- * own transaction**: the effect and the stored response commit together, so a crash can never leave an executed
- * request without its stored response (which would let a retry execute it twice).
+ * instead of waiting (a retry of a request that completed is answered from a read, without that transaction). The
+ * response is then stored by {@link IdempotencyService.complete} **inside the request's own transaction**: the
+ * effect and the stored response commit together, so a crash can never leave an executed request without its
+ * stored response (which would let a retry execute it twice).
  *
  * A claim carries a lease. If its holder dies, the lease runs out and a retry takes the key over with a new lease
  * token; should the old holder still finish, its `complete` no longer matches the token and its transaction rolls
@@ -17,7 +18,7 @@ import { AppError } from '../../errors/app-error.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
 import { addHours, toUtcString } from '../../shared/time.js';
-import type { IdempotencyRepository, NewClaim } from './idempotency.repository.js';
+import type { IdempotencyRecord, IdempotencyRepository, NewClaim } from './idempotency.repository.js';
 
 export interface StoredResponse {
   readonly status: number;
@@ -74,13 +75,34 @@ export function createIdempotencyService(deps: IdempotencyServiceDeps) {
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const associatedData = (scope: string, key: string) => `${scope}\n${key}`;
 
+  /** The stored answer of a completed entry, or null while it is in progress. */
+  function replayOf(entry: IdempotencyRecord, scope: string, key: string): Claim | null {
+    if (entry.state !== 'completed' || entry.response === null || entry.responseStatus === null) return null;
+    const stored = JSON.parse(open(encryptionKey, entry.response, associatedData(scope, key))) as {
+      content_type: string;
+      body: string;
+    };
+    return {
+      kind: 'replay',
+      response: { status: entry.responseStatus, contentType: stored.content_type, body: stored.body },
+    };
+  }
+
   function newLease(now: Date) {
     return { token: randomBytes(16).toString('hex'), expiresAt: toUtcString(new Date(now.getTime() + leaseMs)) };
   }
 
   return {
     /** Claims the key for this request, or says how to answer instead (replay, conflict, in progress). */
-    claim(scope: string, key: string, requestFingerprint: string): Promise<Claim> {
+    async claim(scope: string, key: string, requestFingerprint: string): Promise<Claim> {
+      // A retry of a request that completed is answered from a read, without a write transaction: a completed,
+      // unexpired entry never changes, and a read sees only what is committed (and on disk).
+      const stored = await repository.find(scope, key);
+      if (stored !== undefined && stored.expiresAt > toUtcString(clock.now())) {
+        if (stored.fingerprint !== requestFingerprint) return { kind: 'conflict' };
+        const replay = replayOf(stored, scope, key);
+        if (replay !== null) return replay;
+      }
       return unitOfWork.transaction(async (): Promise<Claim> => {
         const now = clock.now();
         const nowText = toUtcString(now);
@@ -104,16 +126,8 @@ export function createIdempotencyService(deps: IdempotencyServiceDeps) {
             : { kind: 'in_progress' };
         }
         if (existing.fingerprint !== requestFingerprint) return { kind: 'conflict' };
-        if (existing.state === 'completed' && existing.response !== null && existing.responseStatus !== null) {
-          const stored = JSON.parse(open(encryptionKey, existing.response, associatedData(scope, key))) as {
-            content_type: string;
-            body: string;
-          };
-          return {
-            kind: 'replay',
-            response: { status: existing.responseStatus, contentType: stored.content_type, body: stored.body },
-          };
-        }
+        const replay = replayOf(existing, scope, key);
+        if (replay !== null) return replay;
         if (
           existing.leaseExpiresAt <= nowText &&
           (await repository.takeOverStaleLease(scope, key, existing.leaseToken, lease, nowText))

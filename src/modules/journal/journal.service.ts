@@ -19,7 +19,7 @@ import type { JournalBreakReason, JournalEntry, JournalPayload, JournalVerificat
 export interface JournalServiceDeps {
   readonly repository: JournalRepository;
   /** Appends join the caller's transaction and refuse to run outside one. */
-  readonly unitOfWork: Pick<Database, 'inTransaction'>;
+  readonly unitOfWork: Pick<Database, 'inTransaction' | 'afterRollback'>;
   readonly clock: Clock;
   readonly registers: Pick<RegisterService, 'findRow'>;
   /** Entries read per query while verifying (default 1000): memory stays flat however long the journal. */
@@ -132,6 +132,13 @@ interface Walk {
 export function createJournalService(deps: JournalServiceDeps) {
   const { repository, unitOfWork, clock, registers } = deps;
   const batchSize = deps.verifyBatchSize ?? 1000;
+  /**
+   * Each register's newest entry as this process appended it: the next append links to it without reading it
+   * back. An entry is used only for the seq right after it, which the register row lock hands out once per
+   * committed entry, so it is either the stored entry or (after another process appended) never asked for. An
+   * append whose transaction rolls back drops its register's entry, so a hash that was never stored is not linked.
+   */
+  const heads = new Map<string, { seq: bigint; hash: string }>();
 
   /** Walks seq 1..length in batches, recomputing every hash and link; stops at the first break. */
   async function walk(registerId: string, length: bigint): Promise<Walk> {
@@ -206,7 +213,13 @@ export function createJournalService(deps: JournalServiceDeps) {
 
       const seq = await repository.takeNextSeq(input.registerId);
       if (seq === undefined) throw new Error(`journal append for unknown register ${input.registerId}`);
-      const prevHash = seq === 1n ? GENESIS_HASH : await repository.entryHash(input.registerId, seq - 1n);
+      const head = heads.get(input.registerId);
+      const prevHash =
+        seq === 1n
+          ? GENESIS_HASH
+          : head?.seq === seq - 1n
+            ? head.hash
+            : await repository.entryHash(input.registerId, seq - 1n);
       if (prevHash === undefined) {
         throw new Error(`journal of ${input.registerId} has no entry ${String(seq - 1n)}; run verify-journal`);
       }
@@ -224,6 +237,11 @@ export function createJournalService(deps: JournalServiceDeps) {
         created_at: createdAt,
       };
       await repository.insert(row);
+      heads.set(input.registerId, { seq, hash: row.entry_hash });
+      unitOfWork.afterRollback(() => {
+        heads.delete(input.registerId);
+        return Promise.resolve();
+      });
       // The document itself, not a parse of its JSON: the same value, without parsing what was just serialised.
       return { ...present({ ...row, payload: 'null' }), payload: document as JournalPayload };
     },

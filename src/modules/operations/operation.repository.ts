@@ -18,14 +18,9 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
   const findInOrganization = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
     q.selectFrom('operations').selectAll().where('organization_id', '=', p.organizationId).where('id', '=', p.id),
   );
-  const findById = prepareQuery(db, (q, p: { id: string }) =>
-    q.selectFrom('operations').selectAll().where('id', '=', p.id),
-  );
-  const lockRow = prepareQuery(db, (q, p: { id: string }) =>
-    q
-      .updateTable('operations')
-      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
-      .where('id', '=', p.id),
+  // PostgreSQL only (SQLite has no FOR UPDATE, and needs no row lock): compiled at its first use.
+  const findLocked = prepareQuery(db, (q, p: { id: string }) =>
+    q.selectFrom('operations').selectAll().where('id', '=', p.id).forUpdate(),
   );
   const updateRow = prepareQuery(db, (q, { id, ...changes }: OperationChanges & { readonly id: string }) =>
     q.updateTable('operations').set(changes).where('id', '=', id),
@@ -47,11 +42,14 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
       return findInOrganization.first({ organizationId, id });
     },
 
-    /** Re-reads a row while holding its lock (PostgreSQL) so that concurrent changes of it serialise. */
-    async findForUpdate(id: string): Promise<OperationRow | undefined> {
-      // SQLite runs one write transaction at a time: the row needs no lock of its own there.
-      if (db.capabilities.supportsRowLocks) await lockRow.run({ id });
-      return findById.first({ id });
+    /**
+     * The row as it is under its lock, for a row read earlier in the same transaction: re-read while holding the
+     * row lock (PostgreSQL), so that concurrent changes of it serialise. SQLite runs one write transaction at a
+     * time, so nothing can have changed it since it was read: the row is returned as it is.
+     */
+    async locked(row: OperationRow): Promise<OperationRow> {
+      if (!db.capabilities.supportsRowLocks) return row;
+      return (await findLocked.first({ id: row.id })) ?? row;
     },
 
     async update(id: string, changes: OperationChanges): Promise<void> {

@@ -65,7 +65,7 @@ export interface OperationServiceDeps {
   readonly repository: OperationRepository;
   readonly unitOfWork: UnitOfWork;
   readonly clock: Clock;
-  readonly registers: Pick<RegisterService, 'findRow' | 'lock' | 'nextSequenceNumber'>;
+  readonly registers: Pick<RegisterService, 'findRow' | 'findRowLocked' | 'nextSequenceNumber'>;
   readonly locations: Pick<LocationService, 'findRow'>;
   readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTime'>;
   readonly journal: JournalAppender;
@@ -128,7 +128,16 @@ function parseJson<T>(text: string): T {
   return JSON.parse(text) as T;
 }
 
-export function presentOperation(row: OperationRow): Operation {
+/**
+ * The JSON columns as values, for a row this module has just built from them: presenting it then needs no parse of
+ * what was just serialised (the values are JSON already, so they present exactly as their parse would).
+ */
+interface ParsedColumns {
+  readonly data?: StoredData;
+  readonly fiscal?: FiscalBlock | null;
+}
+
+export function presentOperation(row: OperationRow, parsed: ParsedColumns = {}): Operation {
   return {
     id: row.id,
     object: 'operation',
@@ -141,8 +150,13 @@ export function presentOperation(row: OperationRow): Operation {
     external_id: row.external_id,
     sequence_number: Number(row.sequence_number),
     cashier: row.cashier === null ? null : parseJson<Operation['cashier']>(row.cashier),
-    data: parseJson<OperationData>(row.data),
-    fiscal: row.fiscal === null ? null : parseJson<Operation['fiscal']>(row.fiscal),
+    data: parsed.data === undefined ? parseJson<OperationData>(row.data) : (parsed.data as OperationData),
+    fiscal:
+      parsed.fiscal !== undefined
+        ? (parsed.fiscal as Operation['fiscal'])
+        : row.fiscal === null
+          ? null
+          : parseJson<Operation['fiscal']>(row.fiscal),
     references: {
       original_operation_id: row.original_operation_id,
       voided_by: row.voided_by,
@@ -230,13 +244,13 @@ export function createOperationService(deps: OperationServiceDeps) {
     });
   }
 
-  /** Appends the operation's journal entry; returns its seq. */
-  async function journalOperation(type: string, row: OperationRow): Promise<bigint> {
+  /** Appends the operation's journal entry (`operation` is the row presented); returns its seq. */
+  async function journalOperation(type: string, row: OperationRow, operation: Operation): Promise<bigint> {
     const entry = await journal.append({
       registerId: row.register_id,
       type,
       subjectId: row.id,
-      payload: { operation: presentOperation(row) },
+      payload: { operation },
       at: row.updated_at,
     });
     return BigInt(entry.seq);
@@ -338,7 +352,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     if (row === undefined || (tenant.registerId !== null && tenant.registerId !== row.register_id)) {
       throw notFound('operation', id);
     }
-    const locked = (await repository.findForUpdate(row.id)) ?? row;
+    const locked = await repository.locked(row);
     if (!allowed.includes(locked.type)) {
       throw new AppError('validation_error', {
         message: `A ${locked.type} cannot be the original here; expected ${allowed.join(' or ')}.`,
@@ -400,9 +414,17 @@ export function createOperationService(deps: OperationServiceDeps) {
     };
   }
 
+  /** A row as stored by a fiscal event, and as presented (and journalled) by it. */
+  interface Recorded {
+    readonly row: OperationRow;
+    readonly operation: Operation;
+  }
+
   /** Opens an operation: sequence number, signed TSE start, row, journal entry. */
-  async function open(tenant: Tenant, input: NewOperation): Promise<OperationRow> {
-    await registers.lock(input.register.id);
+  async function open(tenant: Tenant, input: NewOperation): Promise<Recorded> {
+    // The sequence number first: taking it holds the register's row lock until commit (the register lock every
+    // fiscal event takes first), and a refusal below rolls it back with everything else.
+    const sequence = await registers.nextSequenceNumber(input.register.id);
     // Voids and cash movements open and finish in one transaction; only the others stay open.
     if (input.type !== 'void' && input.type !== 'cash_movement') {
       const openCount = await repository.countOpen(input.register.id);
@@ -413,7 +435,6 @@ export function createOperationService(deps: OperationServiceDeps) {
       }
     }
     const context = await fiscalUnitOf(input.register);
-    const sequence = await registers.nextSequenceNumber(input.register.id);
     const id = newId('op');
     const started = await deps.fiscalUnits.record(context.unit, async () => ({
       block: await context.recorder.start(context.unit, {
@@ -427,8 +448,9 @@ export function createOperationService(deps: OperationServiceDeps) {
     row.fiscal_unit_id = context.unit.id;
     row.fiscal = started.block === null ? null : JSON.stringify(started.block);
     await repository.insert(row);
-    await journalOperation('operation.started', row);
-    return row;
+    const operation = presentOperation(row, { data: input.data, fiscal: started.block });
+    await journalOperation('operation.started', row, operation);
+    return { row, operation };
   }
 
   /** Records the operation's fiscal event with its register's fiscal unit, and stores the result. */
@@ -440,7 +462,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     outcome: OperationOutcome,
     changes: { state: 'completed' | 'cancelled'; data?: StoredData; reason?: string | null },
     journalType: string,
-  ): Promise<OperationRow> {
+  ): Promise<Recorded> {
     const started = row.fiscal === null ? null : parseJson<FiscalBlock>(row.fiscal);
     const markFailed = async () => {
       await unitOfWork.transaction(() =>
@@ -470,8 +492,12 @@ export function createOperationService(deps: OperationServiceDeps) {
       completed_at: changes.state === 'completed' ? toUtcString(now) : null,
       updated_at: toUtcString(now),
     };
+    const operation = presentOperation(updated, {
+      ...(changes.data === undefined ? {} : { data: changes.data }),
+      fiscal: recorded.block,
+    });
     // The journal entry first: its seq places the operation in the closings' periods.
-    const seq = await journalOperation(journalType, updated);
+    const seq = await journalOperation(journalType, updated, operation);
     updated.final_journal_seq = seq;
     await repository.update(row.id, {
       state: updated.state,
@@ -489,21 +515,21 @@ export function createOperationService(deps: OperationServiceDeps) {
       operationTotals({
         type: updated.type,
         state: updated.state,
-        data: parseJson<OperationFacts['data']>(updated.data),
+        data: operation.data as OperationFacts['data'],
       }),
     );
-    return updated;
+    return { row: updated, operation };
   }
 
   /** Locks the register and re-reads the operation; refuses anything but `open`. */
   async function openRowForChange(tenant: Tenant, id: string, kind: OperationKind) {
     const found = await findRow(tenant, id, kind);
-    await registers.lock(found.register_id);
-    const row = (await repository.findForUpdate(found.id)) ?? found;
+    // The register's lock first (every fiscal event takes it first), then the operation's.
+    const register = await registers.findRowLocked(tenant, found.register_id);
+    const row = await repository.locked(found);
     if (row.state !== 'open') {
       throw new AppError('operation_not_open', { message: `The operation is ${row.state}.` });
     }
-    const register = await registers.findRow(tenant, row.register_id);
     return { row, register };
   }
 
@@ -546,7 +572,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         breakdown: totals.tax_breakdown,
         payments,
       };
-      const updated = await finish(
+      const { operation } = await finish(
         tenant,
         row,
         register,
@@ -555,7 +581,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         { state: 'completed', data: settled },
         'operation.completed',
       );
-      return presentOperation(updated);
+      return operation;
     });
   }
 
@@ -569,7 +595,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         operationType: row.type as 'sale' | 'training' | 'refund' | 'exchange',
         breakdown: (data.totals ?? EMPTY_TOTALS).tax_breakdown,
       };
-      const updated = await finish(
+      const { operation } = await finish(
         tenant,
         row,
         register,
@@ -578,7 +604,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         { state: 'cancelled', reason },
         'operation.cancelled',
       );
-      return presentOperation(updated);
+      return operation;
     });
   }
 
@@ -591,10 +617,10 @@ export function createOperationService(deps: OperationServiceDeps) {
     afterInsert: (row: OperationRow) => Promise<void> = () => Promise.resolve(),
   ): Promise<Operation> {
     const opened = await open(tenant, input);
-    await afterInsert(opened);
+    await afterInsert(opened.row);
     const context = await fiscalUnitOf(input.register);
-    const updated = await finish(tenant, opened, input.register, context, outcome, { state: 'completed' }, journalType);
-    return presentOperation(updated);
+    const changes = { state: 'completed', data: input.data } as const;
+    return (await finish(tenant, opened.row, input.register, context, outcome, changes, journalType)).operation;
   }
 
   async function update(
@@ -659,7 +685,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         const register = await usableRegister(tenant, registerId);
         assertTaxRates(register, input.line_items, await taxDay(register, tenant, clock.now()));
         const data = saleData(register.currency, input.line_items ?? [], input.cart_discounts ?? [], input.customer);
-        const row = await open(tenant, {
+        const { operation } = await open(tenant, {
           type: input.training === true ? 'training' : 'sale',
           register,
           data,
@@ -669,7 +695,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           originalId: null,
           reason: null,
         });
-        return presentOperation(row);
+        return operation;
       });
     },
 
@@ -698,7 +724,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         const original = await originalFor(tenant, body.original_operation_id, ['sale', 'exchange']);
         const lines = await returnLines(original, body.line_items, null, 'line_items');
         const currency = parseJson<StoredData>(original.data).currency;
-        const row = await open(tenant, {
+        const { operation } = await open(tenant, {
           type: 'refund',
           register,
           data: refundData(currency, lines),
@@ -708,7 +734,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           originalId: original.id,
           reason: null,
         });
-        return presentOperation(row);
+        return operation;
       });
     },
 
@@ -729,7 +755,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
         const original = await originalFor(tenant, body.original_operation_id, ['sale', 'exchange']);
         const returned = await returnLines(original, body.returned_line_items, null, 'returned_line_items');
-        const row = await open(tenant, {
+        const { operation } = await open(tenant, {
           type: 'exchange',
           register,
           data: exchangeData(register.currency, returned, body.line_items, body.cart_discounts ?? []),
@@ -739,7 +765,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           originalId: original.id,
           reason: null,
         });
-        return presentOperation(row);
+        return operation;
       });
     },
 

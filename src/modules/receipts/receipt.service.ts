@@ -6,7 +6,7 @@
  */
 import { effectiveFiscalIdentity } from '../../regimes/fiscal-identity.js';
 import { parseLocationIdentity } from '../locations/location.service.js';
-import { renderReceiptPdf, type ReceiptPdfData } from '../../documents/pdf/receipt-pdf.js';
+import type { ReceiptPdfData } from '../../documents/pdf/receipt-pdf.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Tenant } from '../../shared/tenant.js';
 import type { LocationService } from '../locations/location.service.js';
@@ -127,6 +127,8 @@ export function createReceiptService(deps: ReceiptServiceDeps) {
     get: build,
 
     async pdf(tenant: Tenant, operationId: string): Promise<Buffer> {
+      // The PDF library loads at the first PDF, not at start-up (it is a sixth of the server's module loading).
+      const { renderReceiptPdf } = await import('../../documents/pdf/receipt-pdf.js');
       return renderReceiptPdf(toPdfData(await build(tenant, operationId)));
     },
   };

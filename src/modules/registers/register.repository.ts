@@ -17,6 +17,15 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
   const findInOrganization = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
     q.selectFrom('registers').selectAll().where('organization_id', '=', p.organizationId).where('id', '=', p.id),
   );
+  // PostgreSQL only (SQLite has no FOR UPDATE, and runs one writer at a time): compiled at its first use.
+  const findInOrganizationLocked = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
+    q
+      .selectFrom('registers')
+      .selectAll()
+      .where('organization_id', '=', p.organizationId)
+      .where('id', '=', p.id)
+      .forUpdate(),
+  );
   const lockRow = prepareQuery(db, (q, p: { id: string }) =>
     q
       .updateTable('registers')
@@ -38,6 +47,13 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
 
     async find(organizationId: string, id: string): Promise<RegisterRow | undefined> {
       return findInOrganization.first({ organizationId, id });
+    },
+
+    /** {@link find} and {@link lock} in one statement: the row as it is under its lock. */
+    async findLocked(organizationId: string, id: string): Promise<RegisterRow | undefined> {
+      return db.capabilities.supportsRowLocks
+        ? findInOrganizationLocked.first({ organizationId, id })
+        : findInOrganization.first({ organizationId, id });
     },
 
     async serialNumberInUse(organizationId: string, serialNumber: string, exceptId: string | null): Promise<boolean> {

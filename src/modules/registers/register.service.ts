@@ -76,10 +76,14 @@ export function createRegisterService(deps: RegisterServiceDeps) {
     return present(row, unit);
   }
 
-  async function findRow(tenant: Tenant, id: string): Promise<RegisterRow> {
+  async function findRow(tenant: Tenant, id: string, locked = false): Promise<RegisterRow> {
     // A register key sees only its own register.
     const visible = isId('reg', id) && (tenant.registerId === null || tenant.registerId === id);
-    const row = visible ? await repository.find(tenant.organizationId, id) : undefined;
+    const row = !visible
+      ? undefined
+      : locked
+        ? await repository.findLocked(tenant.organizationId, id)
+        : await repository.find(tenant.organizationId, id);
     if (row === undefined) throw notFound('register', id);
     return row;
   }
@@ -161,6 +165,9 @@ export function createRegisterService(deps: RegisterServiceDeps) {
 
     /** Inside a transaction: holds the register's row lock until commit (orders fiscal events per register). */
     lock: (registerId: string) => repository.lock(registerId),
+
+    /** {@link findRow} that also takes {@link lock}, in one statement. */
+    findRowLocked: (tenant: Tenant, id: string) => findRow(tenant, id, true),
 
     /** Inside a transaction: the next gapless sequence number; serialises the register's fiscal events. */
     nextSequenceNumber: (registerId: string) => repository.nextSequenceNumber(registerId),
