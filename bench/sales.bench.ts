@@ -19,6 +19,11 @@
  * completion, plus the key's small claim transaction, but no signature, no journal entry, no operation rows. Half
  * its rate is what this server could complete in sales if the fiscal work cost nothing.
  *
+ * The floor, measured in the same run while the server idles: an ECDSA P-256 signature and a 4 KiB append with
+ * fdatasync() on this disk. Two replayed requests' server CPU plus two signatures is what a sale costs the event
+ * loop if its database work cost nothing; the bench prints the sales/s that allows and what the engine's target
+ * (2 000 sales/s on SQLite, 1 000 on PostgreSQL) leaves for the database.
+ *
  * After the load the run is checked against the database and the API: the completed sales stored equal the count
  * the client saw, no sale is left open, operation sequence numbers are 1..N without gaps per register (and equal the
  * register's `last_sequence_number`), journal seqs and TSE signature counters are gapless, and
@@ -36,7 +41,10 @@
  * The summary is printed and written to bench/results/sales.json.
  * @module
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { closeSync, fdatasyncSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type autocannon from 'autocannon';
@@ -651,6 +659,107 @@ async function healthzAutocannon(port: number): Promise<HealthzLoad & { readonly
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The floor: what a sale costs at least on this machine, measured in the same run while the server idles.
+
+const FLOOR_SIGNATURES = 4_000;
+const FLOOR_SYNCS = 200;
+/** About the size of a TSE transaction log message's data to be signed (DTBS). */
+const FLOOR_DTBS_BYTES = 240;
+/** The sales/s targets of issue "Speed and resilience". */
+const TARGET_SALES_PER_SECOND: Readonly<Record<EngineName, number>> = { sqlite: 2_000, postgres: 1_000 };
+
+interface Floor {
+  /**
+   * µs of one ECDSA P-256 signature (SHA-256, r‖s) of a DTBS, in this process with warm caches: a lower bound of
+   * what the server's two signatures per sale cost it.
+   */
+  readonly signatureUs: number;
+  /** A 4 KiB append and fdatasync() in the data directory: p50 and p99 µs of sequential syncs. */
+  readonly fsyncP50Us: number;
+  readonly fsyncP99Us: number;
+  /** CPU per completed sale under the sales load (µs): the server process, PostgreSQL's processes, the client. */
+  readonly serverUsPerSale: number | null;
+  readonly postgresUsPerSale: number | null;
+  readonly clientUsPerSale: number | null;
+  /** The server's CPU per replayed completion (µs): a sale request's HTTP work without its fiscal work. */
+  readonly serverUsPerReplay: number | null;
+  /** Two replayed requests and two signatures: a sale's server CPU if its database work cost nothing (µs). */
+  readonly floorUsPerSale: number | null;
+  /** Sales/s that one event loop completes at that floor. */
+  readonly floorSalesPerSecond: number | null;
+  /** The engine's target, the µs per sale it leaves one event loop, and what is left of those after the floor. */
+  readonly targetSalesPerSecond: number;
+  readonly targetUsPerSale: number;
+  readonly leftForDatabaseUs: number | null;
+  /** The machine's cores, and the CPU µs per sale they have in all at the target (server, database and client). */
+  readonly cores: number;
+  readonly machineUsPerSaleAtTarget: number;
+}
+
+/** µs of CPU per unit of work: percent of a core at a rate of units per second. */
+function usPer(percentOfCore: number | null, perSecond: number): number | null {
+  return percentOfCore === null || perSecond === 0 ? null : round((percentOfCore / 100 / perSecond) * 1e6, 0);
+}
+
+function signatureUs(): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const dtbs = randomBytes(FLOOR_DTBS_BYTES);
+  const once = () => sign('sha256', dtbs, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  for (let i = 0; i < FLOOR_SIGNATURES / 10; i += 1) once();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < FLOOR_SIGNATURES; i += 1) once();
+  return round(Number(process.hrtime.bigint() - started) / FLOOR_SIGNATURES / 1000, 1);
+}
+
+/** What one durable COMMIT costs this disk at least: appending a WAL-sized page and syncing it (µs). */
+function fsyncUs(dataDir: string): { p50: number; p99: number } {
+  const path = join(dataDir, 'fsync-probe');
+  const fd = openSync(path, 'w');
+  const page = randomBytes(4096);
+  const samples = new Float64Array(FLOOR_SYNCS);
+  try {
+    for (let i = 0; i < FLOOR_SYNCS; i += 1) {
+      const started = process.hrtime.bigint();
+      writeSync(fd, page);
+      fdatasyncSync(fd);
+      samples[i] = Number(process.hrtime.bigint() - started) / 1000;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  samples.sort();
+  const at = (q: number) => round(samples[Math.ceil(q * FLOOR_SYNCS) - 1] ?? 0, 0);
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+function measureFloor(engine: EngineName, dataDir: string, sales: SalesLoad, replay: ReplayLoad): Floor {
+  const signature = signatureUs();
+  const fsync = fsyncUs(dataDir);
+  const serverUsPerReplay = usPer(replay.cpu.serverPercentOfCore, replay.requestsPerSecond);
+  const floorUsPerSale = serverUsPerReplay === null ? null : round(2 * serverUsPerReplay + 2 * signature, 0);
+  const target = TARGET_SALES_PER_SECOND[engine];
+  const targetUsPerSale = round(1e6 / target, 0);
+  const cores = availableParallelism();
+  return {
+    signatureUs: signature,
+    fsyncP50Us: fsync.p50,
+    fsyncP99Us: fsync.p99,
+    serverUsPerSale: usPer(sales.cpu.serverPercentOfCore, sales.salesPerSecond),
+    postgresUsPerSale: engine === 'postgres' ? usPer(sales.cpu.postgresPercentOfCore, sales.salesPerSecond) : null,
+    clientUsPerSale: usPer(sales.cpu.clientPercentOfCore, sales.salesPerSecond),
+    serverUsPerReplay,
+    floorUsPerSale,
+    floorSalesPerSecond: floorUsPerSale === null ? null : round(1e6 / floorUsPerSale, 0),
+    targetSalesPerSecond: target,
+    targetUsPerSale,
+    leftForDatabaseUs: floorUsPerSale === null ? null : targetUsPerSale - floorUsPerSale,
+    cores,
+    machineUsPerSaleAtTarget: cores * targetUsPerSale,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The database
 
 interface PreparedDatabase {
@@ -859,6 +968,8 @@ interface EngineResult {
   readonly healthzAutocannon: HealthzLoad;
   /** Completions answered from the idempotency store: the sale request without its fiscal work. */
   readonly replay: ReplayLoad;
+  /** What a sale costs at least on this machine (same run). */
+  readonly floor: Floor;
   /** (2 × sales/s) / healthz req/s: against autocannon's /healthz (the server's ceiling), and the same client's. */
   readonly ratio: number;
   readonly ratioSameClient: number;
@@ -903,6 +1014,8 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
       `  [${engine}] load: completions replayed by Idempotency-Key (${HEALTHZ_WARMUP_S} s warm-up + ${HEALTHZ_S} s) …`,
     );
     const replay = await replayLoad(server, tills);
+    log(`  [${engine}] the floor: signatures and syncs on this machine …`);
+    const floor = measureFloor(engine, dataDir, load, replay.load);
 
     log(`  [${engine}] verifying against the database and journal/verify …`);
     const verification = await verify(server, database, tills, [warmup, measured, replay.first]);
@@ -918,6 +1031,7 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
       healthz,
       healthzAutocannon: healthzAc,
       replay: replay.load,
+      floor,
       ratio: ratioOf(load.salesPerSecond, healthzAc.requestsPerSecond),
       ratioSameClient: ratioOf(load.salesPerSecond, healthz.requestsPerSecond),
       verification,
@@ -935,6 +1049,20 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
 
 const latency = (l: LatencySummary) =>
   `p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (avg ${l.average} ms, n ${l.count})`;
+
+const us = (value: number | null) => (value === null ? '?' : `${value} µs`);
+
+function floorLines(f: Floor): string[] {
+  const database = f.postgresUsPerSale === null ? '' : `, PostgreSQL ${us(f.postgresUsPerSale)}`;
+  const machine = [f.serverUsPerSale, f.postgresUsPerSale, f.clientUsPerSale].reduce<number>((a, b) => a + (b ?? 0), 0);
+  return [
+    `  CPU per sale               server ${us(f.serverUsPerSale)}${database}, client ${us(f.clientUsPerSale)}; server per replayed completion ${us(f.serverUsPerReplay)}`,
+    `  the floor (same run)       ECDSA P-256 signature ${f.signatureUs} µs; 4 KiB append + fdatasync p50 ${f.fsyncP50Us} µs, p99 ${f.fsyncP99Us} µs`,
+    `                             → 2 requests' HTTP work + 2 signatures: ${us(f.floorUsPerSale)} of the event loop per sale, at most ${f.floorSalesPerSecond ?? '?'} sales/s`,
+    `                             → ${f.targetSalesPerSecond} sales/s leave the event loop ${f.targetUsPerSale} µs per sale: ${us(f.leftForDatabaseUs)} for all the database work;`,
+    `                               the machine's ${f.cores} cores ${f.machineUsPerSaleAtTarget} µs per sale for server, database and client (now ${machine} µs)`,
+  ];
+}
 
 function printBlock(result: EngineResult): void {
   const s = result.sales;
@@ -957,6 +1085,7 @@ function printBlock(result: EngineResult): void {
     `  replayed completions       ${result.replay.requestsPerSecond} req/s, ${latency(result.replay.latency)}, non-2xx ${result.replay.non2xx}, errors ${result.replay.errors}`,
     `                             CPU: server ${percent(result.replay.cpu.serverPercentOfCore)} of a core (run-queue wait ${percent(result.replay.cpu.serverRunqueueWaitPercent)}), client ${percent(result.replay.cpu.clientPercentOfCore)}, machine ${percent(result.replay.cpu.machineBusyPercent)}`,
     `                             → without its fiscal work a sale would cost two such requests: at most ${result.replay.salesCeiling} sales/s`,
+    ...floorLines(result.floor),
     `  ratio (2 × sales/s) / healthz req/s   ${result.ratio} against autocannon's /healthz, ${result.ratioSameClient} against the same client's`,
     `  verification               ${v.ok ? 'OK' : 'FAILED'}: completed sales client ${v.completedSalesClient} / stored ${v.completedSalesStored}, open ${v.openSalesStored}, ` +
       `operations ${v.operationsStored}, journal entries ${v.journalEntries}, journal/verify valid ${v.registersJournalValid}/${v.registers}`,
@@ -985,6 +1114,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
     'hz same/s',
     'ratio same',
     'replay/s',
+    'floor/s',
     'srv cpu%',
     'rq wait%',
     'box busy%',
@@ -1009,6 +1139,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
           r.healthz.requestsPerSecond,
           r.ratioSameClient,
           r.replay.requestsPerSecond,
+          r.floor.floorSalesPerSecond ?? '?',
           r.sales.cpu.serverPercentOfCore ?? '?',
           r.sales.cpu.serverRunqueueWaitPercent ?? '?',
           r.sales.cpu.machineBusyPercent ?? '?',
