@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addHours, normaliseTimestamp, toUtcString } from './time.js';
+import { addHours, businessDate, normaliseTimestamp, toUtcString, zonedParts } from './time.js';
 
 describe(toUtcString.name, () => {
   it('writes the epoch as a fixed-width UTC string', () => {
@@ -95,5 +95,84 @@ describe(addHours.name, () => {
     const date = new Date(0);
     addHours(date, 5);
     expect(date.getTime()).toBe(0);
+  });
+});
+
+describe(zonedParts.name, () => {
+  /** The fields as a fresh formatter gives them, without any reuse. */
+  function reference(date: Date, timeZone: string) {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    }).formatToParts(date);
+    const { year, month, day, hour, minute, second } = Object.fromEntries(
+      parts.filter((part) => part.type !== 'literal').map((part) => [part.type, Number(part.value)]),
+    );
+    return { year, month, day, hour, minute, second };
+  }
+
+  it('gives the wall clock across the spring DST change in Berlin, second by second', () => {
+    // 2026-03-29 01:00:00Z: 01:59:59 CET is followed by 03:00:00 CEST.
+    expect(zonedParts(new Date('2026-03-29T00:59:59.999Z'), 'Europe/Berlin')).toEqual({
+      year: 2026,
+      month: 3,
+      day: 29,
+      hour: 1,
+      minute: 59,
+      second: 59,
+    });
+    expect(zonedParts(new Date('2026-03-29T01:00:00.000Z'), 'Europe/Berlin')).toEqual({
+      year: 2026,
+      month: 3,
+      day: 29,
+      hour: 3,
+      minute: 0,
+      second: 0,
+    });
+  });
+
+  it('answers every millisecond of a second alike, and the next second anew', () => {
+    const base = Date.UTC(2026, 11, 31, 22, 59, 59);
+    for (const ms of [0, 1, 499, 998, 999]) {
+      expect(zonedParts(new Date(base + ms), 'Europe/Vienna').hour).toBe(23);
+    }
+    // One millisecond later it is the next year in Vienna.
+    expect(zonedParts(new Date(base + 1000), 'Europe/Vienna')).toEqual(
+      reference(new Date(base + 1000), 'Europe/Vienna'),
+    );
+    expect(businessDate(new Date(base + 999), 'Europe/Vienna')).toBe('2026-12-31');
+    expect(businessDate(new Date(base + 1000), 'Europe/Vienna')).toBe('2027-01-01');
+  });
+
+  it('matches a fresh formatter for interleaved zones and instants, before the epoch too', () => {
+    const zones = ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'UTC'];
+    const instants = [
+      -1,
+      -1000,
+      -1001,
+      0,
+      Date.UTC(2026, 9, 25, 0, 59, 59, 999),
+      Date.UTC(2026, 9, 25, 1, 0, 0, 0),
+      Date.UTC(2026, 9, 25, 1, 0, 0, 1),
+      Date.UTC(2026, 10, 1, 5, 59, 59, 500),
+      Date.UTC(2026, 10, 1, 6, 0, 0, 500),
+    ];
+    for (const instant of [...instants, ...instants.slice().reverse()]) {
+      for (const zone of zones) {
+        expect(zonedParts(new Date(instant), zone), `${new Date(instant).toISOString()} in ${zone}`).toEqual(
+          reference(new Date(instant), zone),
+        );
+      }
+    }
+  });
+
+  it('refuses an invalid date as Intl does', () => {
+    expect(() => zonedParts(new Date(Number.NaN), 'Europe/Berlin')).toThrow(RangeError);
   });
 });
