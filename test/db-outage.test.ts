@@ -314,7 +314,10 @@ function outageSuite(): void {
 }
 
 const NAME = 'database outage (compiled server behind a TCP proxy to PostgreSQL)';
-// Skipped on the SQLite project, on purpose: the embedded database is a file in the server's own process, so there
-// is no connection to lose; what this proves (fail fast, recover by itself) is about the PostgreSQL pool.
-if (engine === 'postgres') describeDb(NAME, outageSuite);
-else describe.skip(`${NAME} [sqlite skipped: PostgreSQL only, SQLite has no connection to lose]`, outageSuite);
+if (engine === 'postgres') {
+  describeDb(NAME, outageSuite);
+} else {
+  // Skipped on the SQLite project, on purpose: the embedded database is a file in the server's own process, so
+  // there is no connection to lose; what this proves (fail fast, recover by itself) is about the PostgreSQL pool.
+  describe.skip(`${NAME} [sqlite skipped: PostgreSQL only, SQLite has no connection to lose]`, outageSuite);
+}
