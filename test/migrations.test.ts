@@ -3,7 +3,19 @@ import { afterEach, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
+import type { Operation } from '../src/modules/operations/operation.schemas.js';
+import type { ApiClient, ApiResponse } from './helpers/api-client.js';
+import { expectError } from './helpers/assertions.js';
 import { createScratchDatabase, describeDb, engine, type ScratchDatabase } from './helpers/engines.js';
+import {
+  cashSale,
+  createFiscalRegister,
+  journalOf,
+  lastSequenceNumber,
+  line,
+  verifyJournal,
+} from './helpers/fiscal.js';
+import { buildTestApp } from './helpers/test-app.js';
 
 describeDb('migrations', () => {
   const opened: { database: Database; scratch: ScratchDatabase }[] = [];
@@ -50,4 +62,68 @@ describeDb('migrations', () => {
       }
     });
   }
+
+  it('keeps serving sales while another process migrates the tables under it (a rolling upgrade)', async () => {
+    const t = await buildTestApp();
+    const upgrader = createDatabase(t.scratch.location);
+    try {
+      const fixture = await createFiscalRegister(t);
+      const registerId = fixture.register.id;
+      // Sales before the change: the hot path's statements are prepared on the pool's connections.
+      for (let i = 0; i < 3; i++) await cashSale(fixture.registerApi, registerId);
+
+      // A newer version's migration, run by another process: a column more in every table a sale reads whole.
+      for (const table of ['registers', 'locations', 'fiscal_units', 'operations', 'signing_devices']) {
+        await sql`alter table ${sql.table(table)} add column upgrade_note varchar(20)`.execute(upgrader.executor());
+      }
+
+      // Every request carries an Idempotency-Key and is retried while it answers 503, as a till does.
+      const refusals: ApiResponse<unknown>[] = [];
+      const post = async <T>(api: ApiClient, url: string, body: unknown, key: string) => {
+        for (let attempt = 0; attempt < 30; attempt++) {
+          const response = await api.post<T>(url, body, { headers: { 'idempotency-key': key } });
+          if (response.status !== 503) return response;
+          refusals.push(response);
+        }
+        throw new Error(`${url} still refused after 30 attempts`);
+      };
+      const completed: Operation[] = [];
+      for (let i = 0; i < 8; i++) {
+        const started = await post<Operation>(
+          fixture.registerApi,
+          `/v1/registers/${registerId}/sales`,
+          { line_items: [line('Brezel', 1, 120)] },
+          `upgrade-start-${String(i)}`,
+        );
+        expect(started.status, started.text).toBe(201);
+        const done = await post<Operation>(
+          fixture.registerApi,
+          `/v1/sales/${started.body.id}/complete`,
+          { payments: [{ method: 'cash', direction: 'inbound', amount: 120 }] },
+          `upgrade-complete-${String(i)}`,
+        );
+        expect(done.status, done.text).toBe(200);
+        completed.push(done.body);
+      }
+
+      // A refusal is the catalogue's retryable 503, never a 500. PostgreSQL keeps statements prepared per
+      // connection, so a connection that prepared one before the change refuses once and is replaced; SQLite
+      // prepares again by itself and refuses nothing.
+      for (const refusal of refusals) expectError(refusal, 503, 'service_unavailable');
+      if (engine === 'postgres') expect(refusals.length).toBeGreaterThan(0);
+      else expect(refusals).toEqual([]);
+      expect(refusals.length).toBeLessThanOrEqual(20); // at most one per pooled connection (the pool holds 20)
+
+      // Nothing was half-written or duplicated by the refused attempts: 11 sales, sequence numbers 1–11 with no
+      // gap, two journal entries per sale after the unit's own, a chain that verifies.
+      expect(completed.map((operation) => operation.sequence_number)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(await lastSequenceNumber(t, registerId)).toBe(11);
+      const journal = await journalOf(fixture.registerApi, registerId);
+      expect(journal.filter((entry) => entry.type.startsWith('operation.'))).toHaveLength(22);
+      expect(await verifyJournal(fixture.registerApi, registerId)).toMatchObject({ valid: true });
+    } finally {
+      await upgrader.destroy();
+      await t.close();
+    }
+  });
 });

@@ -1,14 +1,16 @@
 /**
  * Prepared queries (db/prepared.ts): compiled once, executed with each call's values, on both engines; undefined
  * parameters are left out as Kysely leaves them out; constants of the builder stay; they join the ambient
- * transaction.
+ * transaction. On PostgreSQL they stay prepared on their connection, and a schema change by another process that
+ * makes one stale costs one retryable failure, not a broken connection.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../src/db/database.js';
+import { isDatabaseUnavailable } from '../src/db/errors.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { prepareQuery } from '../src/db/prepared.js';
-import { createScratchDatabase, describeDb, type ScratchDatabase } from './helpers/engines.js';
+import { createScratchDatabase, describeDb, engine, type ScratchDatabase } from './helpers/engines.js';
 
 describeDb('prepared queries', () => {
   let scratch: ScratchDatabase;
@@ -118,5 +120,51 @@ describeDb('prepared queries', () => {
       }),
     ).rejects.toThrow('abort');
     expect((await rows()).map((row) => row.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps working when another process changes the table under a prepared `select *`', async () => {
+    await sql`create table pq_shapes (id varchar(20) primary key, label varchar(50))`.execute(database.executor());
+    await sql`insert into pq_shapes (id, label) values ('s1', 'one')`.execute(database.executor());
+    // One connection, so the statement runs where it was prepared, as on a busy pool's reused connection.
+    const single = createDatabase(scratch.location, { poolSize: 1 });
+    const other = createDatabase(scratch.location);
+    try {
+      const selectAll = prepareQuery(single, (q, p: { id: string }) =>
+        q
+          .withTables<{ pq_shapes: { id: string; label: string | null; extra?: string | null } }>()
+          .selectFrom('pq_shapes')
+          .selectAll()
+          .where('id', '=', p.id),
+      );
+      expect(await selectAll.first({ id: 's1' })).toEqual({ id: 's1', label: 'one' });
+      if (engine === 'postgres') {
+        // PostgreSQL's own view of the connection: the statement is kept prepared there, not parsed per execution.
+        const { rows: prepared } = await sql<{ statement: string }>`
+          select statement from pg_prepared_statements`.execute(single.executor());
+        expect(prepared.map((row) => row.statement).filter((text) => text.includes('"pq_shapes"'))).toHaveLength(1);
+      }
+
+      await sql`alter table pq_shapes add column extra varchar(10)`.execute(other.executor());
+      await sql`update pq_shapes set extra = 'x' where id = 's1'`.execute(other.executor());
+
+      if (engine === 'postgres') {
+        // Its cached plan no longer fits: that execution fails as a retryable outage and drops the connection...
+        const failure = await selectAll.first({ id: 's1' }).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(failure).toMatchObject({ name: 'StalePreparedStatementError' });
+        expect(isDatabaseUnavailable(failure)).toBe(true);
+      }
+      // ...and the retry, on a fresh connection, prepares it again and sees the new column (SQLite re-prepares
+      // by itself).
+      expect(await selectAll.first({ id: 's1' })).toEqual({ id: 's1', label: 'one', extra: 'x' });
+      // The pool is healthy: no outage was declared for the whole database.
+      expect(await selectAll.first({ id: 's1' })).toEqual({ id: 's1', label: 'one', extra: 'x' });
+      await single.ping();
+    } finally {
+      await single.destroy();
+      await other.destroy();
+    }
   });
 });

@@ -30,6 +30,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  'STALE_PREPARED_STATEMENT', // a schema change by another process; the connection was replaced (dialects/postgres.ts)
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
   'SQLITE_FULL',

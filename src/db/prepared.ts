@@ -6,6 +6,9 @@
  * no branching on them): each placeholder is a unique marker string that compiling turns into one bind parameter,
  * which is then replaced by the caller's value. A parameter that is `undefined` in a call is left out (as Kysely
  * leaves out undefined members of `values()` and `set()`), so the compiled form is cached per set of present names.
+ *
+ * The compiled SQL starts with {@link PREPARED_STATEMENT_MARKER}: an engine that can keep a statement prepared on its
+ * connection (PostgreSQL, dialects/postgres.ts) does so for these, and only these, because they are few and repeat.
  * @module
  */
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
@@ -22,6 +25,9 @@ export interface PreparedQuery<P extends object, R> {
 }
 
 const MARKER_PREFIX = '\u0000prepared-parameter:';
+
+/** Leads the SQL of every prepared query: a comment, so engines that do nothing with it run the same statement. */
+export const PREPARED_STATEMENT_MARKER = '/* prepared */ ';
 
 /** Where each bind parameter of the compiled query comes from: a caller's parameter, or a constant of `build`. */
 type Slot = { readonly name: string } | { readonly constant: unknown };
@@ -41,7 +47,8 @@ export function prepareQuery<P extends object, R>(
     const markers: Record<string, string> = {};
     for (const name of names) markers[name] = MARKER_PREFIX + name;
     // The markers stand in for values of any type: they are only handed to the builder, never inspected.
-    const query = build(db.executor(), markers as unknown as P).compile();
+    const built = build(db.executor(), markers as unknown as P).compile();
+    const query: CompiledQuery = { ...built, sql: PREPARED_STATEMENT_MARKER + built.sql };
     const used = new Set<string>();
     const slots = query.parameters.map((value): Slot => {
       if (typeof value === 'string' && value.startsWith(MARKER_PREFIX)) {

@@ -18,6 +18,7 @@ import {
   type PostgresQueryResult,
 } from 'kysely';
 import { isDatabaseUnavailable } from '../errors.js';
+import { PREPARED_STATEMENT_MARKER } from '../prepared.js';
 import type { DialectCapabilities } from './capabilities.js';
 
 export const postgresCapabilities: DialectCapabilities = {
@@ -194,12 +195,51 @@ export class QueryTimeoutError extends Error {
  */
 const MIGRATION_LOCK = /\bpg_advisory_lock\s*\(/i;
 
+/**
+ * A prepared statement of this connection no longer fits its table: another process's migration changed what its
+ * `select *` returns. The connection is closed (with every statement it had prepared); the transaction rolled back,
+ * so the request had no effect and may be retried, on a fresh connection that prepares the statement anew.
+ */
+export class StalePreparedStatementError extends Error {
+  /** Answered 503, retryable (db/errors.ts). */
+  readonly code = 'STALE_PREPARED_STATEMENT';
+
+  constructor(cause: Error) {
+    super('a prepared statement went stale after a schema change; the connection was closed', { cause });
+    this.name = 'StalePreparedStatementError';
+  }
+}
+
+/** PostgreSQL's answer when a prepared statement's result columns changed (SQLSTATE feature_not_supported). */
+const STALE_PLAN = /cached plan must not change result type/i;
+
+/**
+ * Names of the statements kept prepared on connections (db/prepared.ts marks them): one per SQL text, the same on
+ * every connection. PostgreSQL then parses and plans each once per connection instead of on every execution, which
+ * was a sixth of its CPU per sale. The texts are the hot path's compiled queries, so the map stays small.
+ */
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `openfiskal_${String(statementNames.size + 1)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+function isStalePlan(error: unknown): error is Error {
+  return error instanceof Error && 'code' in error && error.code === '0A000' && STALE_PLAN.test(error.message);
+}
+
 /** One checkout of a pooled client, as Kysely uses it, with every statement bounded by {@link QUERY_TIMEOUT_MS}. */
 class TimedClient implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   /** Called when a statement finds the database unavailable: the connection died or got no answer. */
   readonly #onLost: () => void;
   #timedOut: QueryTimeoutError | undefined;
+  #stale: StalePreparedStatementError | undefined;
   #untimed = false;
 
   constructor(client: pg.PoolClient, onLost: () => void) {
@@ -220,17 +260,25 @@ class TimedClient implements PostgresPoolClient {
 
   release(): void {
     // A connection that timed out may still get the late answer, or never: either way the pool must not reuse it.
-    this.#client.release(this.#timedOut);
+    // Nor one whose prepared statements went stale: closing it is the one way to drop them all.
+    this.#client.release(this.#timedOut ?? this.#stale);
   }
 
   async #execute<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     if (this.#timedOut !== undefined) throw this.#timedOut;
     if (MIGRATION_LOCK.test(sql)) this.#untimed = true;
-    const pending = this.#client.query(sql, [...parameters]);
+    const pending = sql.startsWith(PREPARED_STATEMENT_MARKER)
+      ? this.#client.query({ name: statementName(sql), text: sql, values: [...parameters] })
+      : this.#client.query(sql, [...parameters]);
     let result: pg.QueryResult;
     try {
       result = this.#untimed ? await pending : await this.#withinTimeout(pending);
     } catch (error) {
+      if (isStalePlan(error)) {
+        // Not an outage: the server answered. Only this connection is affected, so the breaker stays as it is.
+        this.#stale = new StalePreparedStatementError(error);
+        throw this.#stale;
+      }
       if (isDatabaseUnavailable(error)) this.#onLost();
       throw error;
     }
