@@ -169,7 +169,6 @@ export function createContainer(ports: ContainerPorts) {
     unitOfWork,
     clock,
     registers,
-    locations,
     fiscalUnits,
     journal,
     summary: closingTotals,

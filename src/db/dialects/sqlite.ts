@@ -202,8 +202,9 @@ export class WalSync {
   }
 }
 
-const SELECT = /^\s*select\b/i;
-const NO_TRANSACTION = /^\s*(vacuum|pragma)\b/i;
+// Leading block comments are skipped: prepared queries start with one (db/prepared.ts).
+const SELECT = /^\s*(?:\/\*.*?\*\/\s*)*select\b/is;
+const NO_TRANSACTION = /^\s*(?:\/\*.*?\*\/\s*)*(vacuum|pragma)\b/is;
 
 /**
  * One writer connection, handed by a lock to one unit of work at a time, and **group commit**: units of work do not

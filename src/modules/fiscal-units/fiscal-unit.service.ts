@@ -217,7 +217,12 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
   /** When and where an event of the register happens, for the regimes' local receipt times. */
   async function eventTime(tenant: Tenant, register: RegisterRow): Promise<EventTime> {
     const location = await deps.locations.findRow(tenant, register.location_id);
-    return { at: clock.now(), timeZone: location.timezone, clientId: register.serial_number, registerId: register.id };
+    return eventTimeIn(register, location.timezone);
+  }
+
+  /** {@link eventTime} when the location's time zone is known already. */
+  function eventTimeIn(register: RegisterRow, timeZone: string): EventTime {
+    return { at: clock.now(), timeZone, clientId: register.serial_number, registerId: register.id };
   }
 
   /** Creates, provisions and activates a unit for the register; the caller holds the transaction. */
@@ -478,6 +483,7 @@ export function createFiscalUnitService(deps: FiscalUnitServiceDeps) {
 
     applyRecord,
     eventTime,
+    eventTimeIn,
 
     /** The register's unit that records its fiscal events (`active`, or `error` and trying again); else 409. */
     async signingUnitOf(register: RegisterRow): Promise<FiscalUnitRow> {

@@ -26,8 +26,7 @@ import type {
   FiscalEventRecorder,
   OperationFiscalEvent,
 } from '../fiscal-units/providers/fiscal-provider.js';
-import type { LocationService } from '../locations/location.service.js';
-import type { RegisterRow } from '../registers/register.repository.js';
+import type { EventRegister, RegisterRow } from '../registers/register.repository.js';
 import type { RegisterService } from '../registers/register.service.js';
 import { operationTotals, type OperationFacts } from '../closings/closing-summary.js';
 import type { SummaryRecorder } from '../closings/closing-totals.js';
@@ -65,9 +64,8 @@ export interface OperationServiceDeps {
   readonly repository: OperationRepository;
   readonly unitOfWork: UnitOfWork;
   readonly clock: Clock;
-  readonly registers: Pick<RegisterService, 'findRow' | 'findRowLocked' | 'nextSequenceNumber'>;
-  readonly locations: Pick<LocationService, 'findRow'>;
-  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTime'>;
+  readonly registers: Pick<RegisterService, 'findRow' | 'findForEvent' | 'nextSequenceNumber'>;
+  readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTimeIn'>;
   readonly journal: JournalAppender;
   /** The closings' running totals, added to as operations complete. */
   readonly summary: SummaryRecorder;
@@ -207,8 +205,8 @@ export function createOperationService(deps: OperationServiceDeps) {
     return row;
   }
 
-  async function usableRegister(tenant: Tenant, registerId: string): Promise<RegisterRow> {
-    const register = await registers.findRow(tenant, registerId);
+  async function usableRegister(tenant: Tenant, registerId: string): Promise<EventRegister> {
+    const register = await registers.findForEvent(tenant, registerId, false);
     if (register.state === 'archived') throw new AppError('register_archived');
     return register;
   }
@@ -218,9 +216,9 @@ export function createOperationService(deps: OperationServiceDeps) {
     return { unit, recorder: deps.fiscalUnits.providerOf(unit).recorder };
   }
 
-  async function taxDay(register: RegisterRow, tenant: Tenant, at: Date): Promise<string> {
-    const location = await deps.locations.findRow(tenant, register.location_id);
-    return businessDate(at, location.timezone); // the business day tax rates are chosen by
+  /** The business day tax rates are chosen by. */
+  function taxDay(register: EventRegister, at: Date): string {
+    return businessDate(at, register.location_timezone);
   }
 
   function assertTaxRates(
@@ -377,7 +375,7 @@ export function createOperationService(deps: OperationServiceDeps) {
 
   interface NewOperation {
     readonly type: OperationType;
-    readonly register: RegisterRow;
+    readonly register: EventRegister;
     readonly data: StoredData;
     readonly externalId: string | undefined;
     readonly cashier: StoredData['customer'] | { id: string; display_name: string } | undefined;
@@ -457,7 +455,7 @@ export function createOperationService(deps: OperationServiceDeps) {
   async function finish(
     tenant: Tenant,
     row: OperationRow,
-    register: RegisterRow,
+    register: EventRegister,
     context: FiscalUnitContext,
     outcome: OperationOutcome,
     changes: { state: 'completed' | 'cancelled'; data?: StoredData; reason?: string | null },
@@ -470,7 +468,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       );
     };
     const event = {
-      ...(await deps.fiscalUnits.eventTime(tenant, register)),
+      ...deps.fiscalUnits.eventTimeIn(register, register.location_timezone),
       ...outcome,
       operationId: row.id,
       sequenceNumber: row.sequence_number,
@@ -525,7 +523,7 @@ export function createOperationService(deps: OperationServiceDeps) {
   async function openRowForChange(tenant: Tenant, id: string, kind: OperationKind) {
     const found = await findRow(tenant, id, kind);
     // The register's lock first (every fiscal event takes it first), then the operation's.
-    const register = await registers.findRowLocked(tenant, found.register_id);
+    const register = await registers.findForEvent(tenant, found.register_id, true);
     const row = await repository.locked(found);
     if (row.state !== 'open') {
       throw new AppError('operation_not_open', { message: `The operation is ${row.state}.` });
@@ -550,7 +548,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       const { row, register } = await openRowForChange(tenant, id, kind);
       let data = parseJson<StoredData>(row.data);
       if (body.line_items !== undefined) {
-        assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+        assertTaxRates(register, body.line_items, taxDay(register, clock.now()));
         data = saleData(
           data.currency,
           body.line_items,
@@ -628,7 +626,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     id: string,
     kind: 'sale' | 'refund' | 'exchange',
     body: { metadata?: Record<string, string | null> | undefined },
-    reprice: (row: OperationRow, register: RegisterRow, data: StoredData) => Promise<StoredData>,
+    reprice: (row: OperationRow, register: EventRegister, data: StoredData) => StoredData | Promise<StoredData>,
   ): Promise<Operation> {
     return unitOfWork.transaction(async () => {
       const { row, register } = await openRowForChange(tenant, id, kind);
@@ -683,7 +681,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       const input = body ?? {};
       return unitOfWork.transaction(async () => {
         const register = await usableRegister(tenant, registerId);
-        assertTaxRates(register, input.line_items, await taxDay(register, tenant, clock.now()));
+        assertTaxRates(register, input.line_items, taxDay(register, clock.now()));
         const data = saleData(register.currency, input.line_items ?? [], input.cart_discounts ?? [], input.customer);
         const { operation } = await open(tenant, {
           type: input.training === true ? 'training' : 'sale',
@@ -700,9 +698,9 @@ export function createOperationService(deps: OperationServiceDeps) {
     },
 
     async updateSale(tenant: Tenant, id: string, body: UpdateSaleBody): Promise<Operation> {
-      return update(tenant, id, 'sale', body, async (_row, register, data) => {
+      return update(tenant, id, 'sale', body, (_row, register, data) => {
         if (body.line_items !== undefined) {
-          assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+          assertTaxRates(register, body.line_items, taxDay(register, clock.now()));
         }
         const lines: LineItemInput[] = body.line_items ?? (data.line_items ?? []).map(lineInput);
         const cart: DiscountInput[] = body.cart_discounts ?? (data.cart_discounts ?? []).map(discountInput);
@@ -752,7 +750,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     async startExchange(tenant: Tenant, registerId: string, body: StartExchangeBody): Promise<Operation> {
       return unitOfWork.transaction(async () => {
         const register = await usableRegister(tenant, registerId);
-        assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+        assertTaxRates(register, body.line_items, taxDay(register, clock.now()));
         const original = await originalFor(tenant, body.original_operation_id, ['sale', 'exchange']);
         const returned = await returnLines(original, body.returned_line_items, null, 'returned_line_items');
         const { operation } = await open(tenant, {
@@ -772,7 +770,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     async updateExchange(tenant: Tenant, id: string, body: UpdateExchangeBody): Promise<Operation> {
       return update(tenant, id, 'exchange', body, async (row, register, data) => {
         if (body.line_items !== undefined) {
-          assertTaxRates(register, body.line_items, await taxDay(register, tenant, clock.now()));
+          assertTaxRates(register, body.line_items, taxDay(register, clock.now()));
         }
         const returned =
           body.returned_line_items === undefined || row.original_operation_id === null

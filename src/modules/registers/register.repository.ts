@@ -1,11 +1,14 @@
 import type { Database } from '../../db/database.js';
 import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
-import type { Insertable, Selectable } from 'kysely';
-import type { RegistersTable } from '../../db/schema.js';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { DB, RegistersTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
 
 export type RegisterRow = Selectable<RegistersTable>;
+
+/** A register as a fiscal event needs it: with its location's IANA time zone (business day, local receipt times). */
+export type EventRegister = RegisterRow & { readonly location_timezone: string };
 export type RegisterChanges = Partial<
   Pick<
     RegisterRow,
@@ -25,6 +28,20 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       .where('organization_id', '=', p.organizationId)
       .where('id', '=', p.id)
       .forUpdate(),
+  );
+  // The register and its location's time zone in one statement: a fiscal event needs both, on every request.
+  const registerForEvent = (q: Kysely<DB>, p: { organizationId: string; id: string }) =>
+    q
+      .selectFrom('registers')
+      .innerJoin('locations', 'locations.id', 'registers.location_id')
+      .selectAll('registers')
+      .select('locations.timezone as location_timezone')
+      .where('registers.organization_id', '=', p.organizationId)
+      .where('registers.id', '=', p.id);
+  const findForEvent = prepareQuery(db, registerForEvent);
+  // PostgreSQL only, as above; the lock is the register row's alone.
+  const findForEventLocked = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
+    registerForEvent(q, p).forUpdate('registers'),
   );
   const lockRow = prepareQuery(db, (q, p: { id: string }) =>
     q
@@ -54,6 +71,13 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       return db.capabilities.supportsRowLocks
         ? findInOrganizationLocked.first({ organizationId, id })
         : findInOrganization.first({ organizationId, id });
+    },
+
+    /** {@link find} with the location's time zone; `locked` as {@link findLocked}. */
+    async findForEvent(organizationId: string, id: string, locked: boolean): Promise<EventRegister | undefined> {
+      return locked && db.capabilities.supportsRowLocks
+        ? findForEventLocked.first({ organizationId, id })
+        : findForEvent.first({ organizationId, id });
     },
 
     async serialNumberInUse(organizationId: string, serialNumber: string, exceptId: string | null): Promise<boolean> {

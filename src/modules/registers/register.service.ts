@@ -20,7 +20,7 @@ import type { Tenant } from '../../shared/tenant.js';
 import { toUtcString } from '../../shared/time.js';
 import type { ApiKeyService } from '../api-keys/api-key.service.js';
 import type { LocationService } from '../locations/location.service.js';
-import type { RegisterChanges, RegisterRepository, RegisterRow } from './register.repository.js';
+import type { EventRegister, RegisterChanges, RegisterRepository, RegisterRow } from './register.repository.js';
 import type { FiscalUnit } from '../fiscal-units/fiscal-unit.schemas.js';
 import type { CreateRegisterBody, Register, UpdateRegisterBody } from './register.schemas.js';
 
@@ -76,9 +76,12 @@ export function createRegisterService(deps: RegisterServiceDeps) {
     return present(row, unit);
   }
 
+  /** A register key sees only its own register. */
+  const visibleTo = (tenant: Tenant, id: string) =>
+    isId('reg', id) && (tenant.registerId === null || tenant.registerId === id);
+
   async function findRow(tenant: Tenant, id: string, locked = false): Promise<RegisterRow> {
-    // A register key sees only its own register.
-    const visible = isId('reg', id) && (tenant.registerId === null || tenant.registerId === id);
+    const visible = visibleTo(tenant, id);
     const row = !visible
       ? undefined
       : locked
@@ -168,6 +171,16 @@ export function createRegisterService(deps: RegisterServiceDeps) {
 
     /** {@link findRow} that also takes {@link lock}, in one statement. */
     findRowLocked: (tenant: Tenant, id: string) => findRow(tenant, id, true),
+
+    /**
+     * {@link findRow} (or, `locked`, {@link findRowLocked}) with the location's time zone, in one statement: what
+     * every fiscal event of an operation reads first.
+     */
+    async findForEvent(tenant: Tenant, id: string, locked: boolean): Promise<EventRegister> {
+      const row = visibleTo(tenant, id) ? await repository.findForEvent(tenant.organizationId, id, locked) : undefined;
+      if (row === undefined) throw notFound('register', id);
+      return row;
+    },
 
     /** Inside a transaction: the next gapless sequence number; serialises the register's fiscal events. */
     nextSequenceNumber: (registerId: string) => repository.nextSequenceNumber(registerId),
