@@ -9,11 +9,7 @@ import { createDatabase, type Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createScratchDatabase, describeDb, engine, type ScratchDatabase } from './helpers/engines.js';
 
-// Skipped on the PostgreSQL project, on purpose: group commit is the SQLite driver's (db/dialects/sqlite.ts);
-// PostgreSQL commits each transaction on its own connection and groups WAL flushes itself.
-const describeSqlite = engine === 'sqlite' ? describeDb : describe.skip;
-
-describeSqlite('SQLite group commit', () => {
+function groupCommitSuite(): void {
   let scratch: ScratchDatabase;
   let database: Database;
   let path: string;
@@ -143,4 +139,13 @@ describeSqlite('SQLite group commit', () => {
     await insertEvent('gc-after-failure');
     expect(outside("select name from system_events where name = 'gc-after-failure'")).toHaveLength(1);
   });
-});
+}
+
+const NAME = 'SQLite group commit';
+if (engine === 'sqlite') {
+  describeDb(NAME, groupCommitSuite);
+} else {
+  // Skipped on the PostgreSQL project, on purpose: group commit is the SQLite driver's (db/dialects/sqlite.ts);
+  // PostgreSQL commits each transaction on its own connection and groups WAL flushes itself.
+  describe.skip(`${NAME} [postgres skipped: group commit is SQLite's driver]`, groupCommitSuite);
+}

@@ -216,7 +216,7 @@ const STALE_PLAN = /cached plan must not change result type/i;
 /**
  * Names of the statements kept prepared on connections (db/prepared.ts marks them): one per SQL text, the same on
  * every connection. PostgreSQL then parses and plans each once per connection instead of on every execution, which
- * was a sixth of its CPU per sale. The texts are the hot path's compiled queries, so the map stays small.
+ * was a fifth of its CPU per sale. The texts are the hot path's compiled queries, so the map stays small.
  */
 const statementNames = new Map<string, string>();
 
