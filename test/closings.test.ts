@@ -508,7 +508,12 @@ describeDb('closings', () => {
         // zbarimg exits 4 on a page without a code; the QR code is on one of the pages.
         const codes = pages.flatMap((page) => {
           try {
-            return [execFileSync('zbarimg', ['--raw', '-q', join(dir, page)], { encoding: 'utf8' }).trim()];
+            // QR codes only: zbar's other symbologies can take printed text for a barcode.
+            return [
+              execFileSync('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', join(dir, page)], {
+                encoding: 'utf8',
+              }).trim(),
+            ];
           } catch {
             return [];
           }

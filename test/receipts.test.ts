@@ -18,7 +18,10 @@ function readPdf(pdf: Buffer): { text: string; qr: string } {
     writeFileSync(file, pdf);
     const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
     execFileSync('pdftoppm', ['-r', '300', '-png', '-singlefile', file, join(dir, 'page')]);
-    const qr = execFileSync('zbarimg', ['--raw', '-q', join(dir, 'page.png')], { encoding: 'utf8' }).trim();
+    // QR codes only: zbar's other symbologies can take printed text for a barcode.
+    const qr = execFileSync('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', join(dir, 'page.png')], {
+      encoding: 'utf8',
+    }).trim();
     return { text, qr };
   } finally {
     rmSync(dir, { recursive: true, force: true });

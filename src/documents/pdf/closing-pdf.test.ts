@@ -174,12 +174,15 @@ async function qrCodes(path: string): Promise<string[]> {
     { length: pages },
     (_, index) => `${prefix}-${String(index + 1).padStart(String(pages).length, '0')}.png`,
   );
-  const { stdout } = await run('zbarimg', ['--raw', '-q', ...images]).catch((error: unknown) => {
-    // zbarimg exits with 4 when an image has no symbol, and still prints what it found on the others.
-    const { code, stdout } = error as { code?: unknown; stdout?: unknown };
-    if (code === 4 && typeof stdout === 'string') return { stdout };
-    throw error;
-  });
+  // QR codes only: zbar's other symbologies can take printed text for a barcode.
+  const { stdout } = await run('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', ...images]).catch(
+    (error: unknown) => {
+      // zbarimg exits with 4 when an image has no symbol, and still prints what it found on the others.
+      const { code, stdout } = error as { code?: unknown; stdout?: unknown };
+      if (code === 4 && typeof stdout === 'string') return { stdout };
+      throw error;
+    },
+  );
   return stdout.split('\n').filter((line) => line !== '');
 }
 

@@ -224,11 +224,14 @@ async function info(path: string): Promise<{ pages: number; width: number; heigh
 async function qrCodes(path: string): Promise<string[]> {
   const prefix = path.replace(/\.pdf$/, '');
   await run('pdftoppm', ['-r', '300', '-png', '-f', '1', '-l', '1', '-singlefile', path, prefix]);
-  const { stdout } = await run('zbarimg', ['--raw', '-q', `${prefix}.png`]).catch((error: unknown) => {
-    // zbarimg exits with 4 when it finds no symbol.
-    if ((error as { code?: unknown }).code === 4) return { stdout: '' };
-    throw error;
-  });
+  // QR codes only: zbar's other symbologies can take printed text for a barcode.
+  const { stdout } = await run('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', `${prefix}.png`]).catch(
+    (error: unknown) => {
+      // zbarimg exits with 4 when it finds no symbol.
+      if ((error as { code?: unknown }).code === 4) return { stdout: '' };
+      throw error;
+    },
+  );
   return stdout.split('\n').filter((line) => line !== '');
 }
 

@@ -190,11 +190,14 @@ async function readPdf(pdf: Buffer): Promise<{ text: string; qrCodes: string[] }
   const { stdout: text } = await run('pdftotext', ['-layout', '-enc', 'UTF-8', path, '-']);
   const prefix = path.replace(/\.pdf$/, '');
   await run('pdftoppm', ['-r', '300', '-png', '-singlefile', path, prefix]);
-  const { stdout } = await run('zbarimg', ['--raw', '-q', `${prefix}.png`]).catch((error: unknown) => {
-    // zbarimg exits with 4 when it finds no symbol.
-    if ((error as { code?: unknown }).code === 4) return { stdout: '' };
-    throw error;
-  });
+  // QR codes only: zbar's other symbologies can take printed text for a barcode.
+  const { stdout } = await run('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', `${prefix}.png`]).catch(
+    (error: unknown) => {
+      // zbarimg exits with 4 when it finds no symbol.
+      if ((error as { code?: unknown }).code === 4) return { stdout: '' };
+      throw error;
+    },
+  );
   return { text: text.replaceAll('\u00a0', ' '), qrCodes: stdout.split('\n').filter((row) => row !== '') };
 }
 
