@@ -73,6 +73,7 @@ import {
 import { createDsfinvkExportWriter } from '../src/modules/exports/dsfinvk.export.js';
 import { createDsfinvkSource } from '../src/modules/exports/dsfinvk.repository.js';
 import type { ExportSubject } from '../src/modules/exports/export-writer.js';
+import { JOURNAL_ENTRY_COLUMNS } from '../src/modules/journal/journal.repository.js';
 import { canonicalJson } from '../src/shared/canonical-json.js';
 import { entryHash, payloadHash } from '../src/shared/hash-chain.js';
 import { isId } from '../src/shared/ids.js';
@@ -347,17 +348,7 @@ const COPIED_COLUMNS = OPERATION_COLUMNS.filter(
 /** An `operations` row, engine-neutral (integers as numbers: seqs stay far below 2^53). */
 type OperationRecord = Record<OperationColumn, string | number | null>;
 
-const JOURNAL_COLUMNS = [
-  'register_id',
-  'seq',
-  'type',
-  'subject_id',
-  'payload',
-  'payload_hash',
-  'prev_hash',
-  'entry_hash',
-  'created_at',
-] as const;
+const JOURNAL_COLUMNS = JOURNAL_ENTRY_COLUMNS;
 
 interface JournalRecord {
   readonly register_id: string;
@@ -498,17 +489,7 @@ function sqliteStore(path: string): SeedStore {
       if (changes !== 1) throw new Error(`template ${template.id} not found`);
     }
     for (const entry of journal) {
-      insertEntry.run(
-        entry.register_id,
-        entry.seq,
-        entry.type,
-        entry.subject_id,
-        entry.payload,
-        entry.payload_hash,
-        entry.prev_hash,
-        entry.entry_hash,
-        entry.created_at,
-      );
+      insertEntry.run(JOURNAL_COLUMNS.map((column) => entry[column]));
     }
   });
   const finish = db.transaction(

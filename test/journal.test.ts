@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DB } from '../src/db/schema.js';
+import { createJournalRepository } from '../src/modules/journal/journal.repository.js';
 import type { JournalEntry, JournalVerification } from '../src/modules/journal/journal.schemas.js';
 import type { Register } from '../src/modules/registers/register.schemas.js';
 import { canonicalJson } from '../src/shared/canonical-json.js';
@@ -181,6 +182,46 @@ describeDb('journal', () => {
       expect(mine).toMatchObject({ seq: 4, prev_hash: theirs.entry_hash });
       const verified = await a.orgApi.get<JournalVerification>(`/v1/registers/${register.id}/journal/verify`);
       expect(verified.body).toMatchObject({ valid: true, length: 4, entries_checked: 4 });
+    });
+
+    it('appends after a remembered head only while it is the stored head, by length and by hash', async () => {
+      const register = await createRegister(a.orgApi, a.location.id);
+      const [first, second] = await appendMany(register.id, 2);
+      if (first === undefined || second === undefined) throw new Error('two entries expected');
+      const repository = createJournalRepository(t.database);
+      const entryAt = (seq: bigint, prevHash: string) => {
+        const created = minute(3);
+        const envelope = {
+          register_id: register.id,
+          type: 'operation.cancelled',
+          subject_id: 'op_x',
+          created_at: created,
+        };
+        const payload = canonicalJson({ ...envelope, data: { after: Number(seq) - 1 } });
+        const hash = payloadHash(payload);
+        return {
+          ...envelope,
+          seq,
+          payload,
+          payload_hash: hash,
+          prev_hash: prevHash,
+          entry_hash: entryHash(prevHash, seq, hash),
+          created_at: created,
+        };
+      };
+      const tryAppend = (row: ReturnType<typeof entryAt>) =>
+        t.database.transaction(() => repository.appendAfterHead(row));
+      // A head the journal has moved past (as after another process's append), and a head with the right seq but
+      // another hash (as after a rolled-back append): nothing is written.
+      expect(await tryAppend(entryAt(2n, first.entry_hash))).toBe(false);
+      expect(await tryAppend(entryAt(3n, first.entry_hash))).toBe(false);
+      expect(await tryAppend(entryAt(4n, second.entry_hash))).toBe(false);
+      expect(await journalLength(register.id)).toBe(2n);
+      // The stored head: the length moves and the entry is there, linked.
+      expect(await tryAppend(entryAt(3n, second.entry_hash))).toBe(true);
+      expect(await journalLength(register.id)).toBe(3n);
+      const verified = await a.orgApi.get<JournalVerification>(`/v1/registers/${register.id}/journal/verify`);
+      expect(verified.body).toMatchObject({ valid: true, length: 3, entries_checked: 3 });
     });
 
     it('gives 40 parallel transactions on one register the seqs 1..40 in one valid chain', async () => {

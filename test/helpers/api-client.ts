@@ -32,6 +32,11 @@ export class ApiClient {
     return new ApiClient(this.app, key, organization);
   }
 
+  /** The same key and organization against another app (another server process on the same database). */
+  against(app: App): ApiClient {
+    return new ApiClient(app, this.key, this.organization);
+  }
+
   /** The same key acting for another organization (or none). */
   forOrganization(organization: string | undefined): ApiClient {
     return new ApiClient(this.app, this.key, organization);

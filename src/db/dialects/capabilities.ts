@@ -11,4 +11,6 @@ export interface DialectCapabilities {
   readonly concurrentConnections: boolean;
   /** Tables live in named schemas (PostgreSQL); one database may hold several installations side by side. */
   readonly namedSchemas: boolean;
+  /** A `WITH` clause may hold an UPDATE whose rows the statement then uses (PostgreSQL): two writes, one round trip. */
+  readonly writesInWith: boolean;
 }

@@ -26,6 +26,7 @@ export const postgresCapabilities: DialectCapabilities = {
   supportsRowLocks: true,
   concurrentConnections: true,
   namedSchemas: true,
+  writesInWith: true,
 };
 
 /**

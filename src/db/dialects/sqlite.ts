@@ -27,6 +27,7 @@ export const sqliteCapabilities: DialectCapabilities = {
   supportsRowLocks: false,
   concurrentConnections: false,
   namedSchemas: false,
+  writesInWith: false,
 };
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;

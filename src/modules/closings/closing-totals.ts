@@ -26,11 +26,19 @@ import {
 export interface ClosingTotalsDeps {
   readonly repository: Pick<
     ClosingRepository,
-    'bucket' | 'insertBucket' | 'updateBucket' | 'bucketRange' | 'operationsFinishedBetween' | 'openingsBetween'
+    | 'bucket'
+    | 'insertBucket'
+    | 'updateBucket'
+    | 'replaceBucket'
+    | 'bucketRange'
+    | 'operationsFinishedBetween'
+    | 'openingsBetween'
   >;
   readonly clock: Clock;
   /** Operations read per query when scanning (default 1000). */
   readonly batchSize?: number;
+  /** Registers whose last written bucket is remembered (default 10 000). */
+  readonly rememberedRegisters?: number;
 }
 
 /** What the services that record fiscal events need. */
@@ -58,6 +66,23 @@ function factsOf(row: OperationFactsRow): OperationFacts {
 export function createClosingTotals(deps: ClosingTotalsDeps) {
   const { repository, clock } = deps;
   const batchSize = deps.batchSize ?? 1000;
+  const rememberedRegisters = deps.rememberedRegisters ?? 10_000;
+  /**
+   * Each register's bucket as this process last wrote it. The next event of the register adds to it without reading
+   * it back: the update is a compare-and-set on the stored text, so it changes nothing when the bucket is no longer
+   * what was written (another process added to it, or the write was rolled back) and the bucket is then read as
+   * before. Correct whatever the memory holds: adding to a bucket whose text is unchanged is adding to its value.
+   */
+  const lastWritten = new Map<string, { readonly bucket: bigint; readonly totals: string }>();
+
+  function remember(registerId: string, bucket: bigint, totals: string): void {
+    lastWritten.delete(registerId); // re-inserted last: the first key is the register least recently written
+    if (lastWritten.size >= rememberedRegisters) {
+      const oldest = lastWritten.keys().next();
+      if (oldest.done !== true) lastWritten.delete(oldest.value);
+    }
+    lastWritten.set(registerId, { bucket, totals });
+  }
 
   /** Event by event over `(from, to]`. */
   async function scan(registerId: string, from: bigint, to: bigint): Promise<SummaryTotals> {
@@ -81,12 +106,19 @@ export function createClosingTotals(deps: ClosingTotalsDeps) {
       if (isEmpty(totals)) return;
       const bucket = bucketOf(seq);
       const at = toUtcString(clock.now());
-      const stored = await repository.bucket(registerId, bucket);
-      if (stored === undefined) {
-        await repository.insertBucket(registerId, bucket, JSON.stringify(totals), at);
-      } else {
-        await repository.updateBucket(registerId, bucket, JSON.stringify(addTotals(parseTotals(stored), totals)), at);
+      const known = lastWritten.get(registerId);
+      if (known?.bucket === bucket) {
+        const next = JSON.stringify(addTotals(parseTotals(known.totals), totals));
+        if (await repository.replaceBucket(registerId, bucket, known.totals, next, at)) {
+          remember(registerId, bucket, next);
+          return;
+        }
       }
+      const stored = await repository.bucket(registerId, bucket);
+      const next = JSON.stringify(stored === undefined ? totals : addTotals(parseTotals(stored), totals));
+      if (stored === undefined) await repository.insertBucket(registerId, bucket, next, at);
+      else await repository.updateBucket(registerId, bucket, next, at);
+      remember(registerId, bucket, next);
     },
 
     /** The totals of the journal seqs `(from, to]`: whole buckets plus the partial ones at the edges. */

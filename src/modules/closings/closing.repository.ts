@@ -46,6 +46,16 @@ export function createClosingRepository(db: Pick<Database, 'executor'>) {
       .where('register_id', '=', p.registerId)
       .where('bucket', '=', p.bucket),
   );
+  const replaceBucketRow = prepareQuery(
+    db,
+    (q, p: { registerId: string; bucket: bigint; expected: string; totals: string; at: string }) =>
+      q
+        .updateTable('closing_buckets')
+        .set({ totals: p.totals, updated_at: p.at })
+        .where('register_id', '=', p.registerId)
+        .where('bucket', '=', p.bucket)
+        .where('totals', '=', p.expected),
+  );
 
   return {
     async insert(row: Insertable<ClosingsTable>): Promise<void> {
@@ -167,6 +177,11 @@ export function createClosingRepository(db: Pick<Database, 'executor'>) {
 
     async updateBucket(registerId: string, bucket: bigint, totals: string, at: string): Promise<void> {
       await updateBucketRow.run({ registerId, bucket, totals, at });
+    },
+
+    /** Sets the bucket's totals only if they are still `expected` (compare and set); false if they were not. */
+    async replaceBucket(registerId: string, bucket: bigint, expected: string, totals: string, at: string) {
+      return (await replaceBucketRow.run({ registerId, bucket, expected, totals, at })) === 1n;
     },
 
     /** Buckets `first..last` (inclusive), whichever exist. */

@@ -134,9 +134,9 @@ export function createJournalService(deps: JournalServiceDeps) {
   const batchSize = deps.verifyBatchSize ?? 1000;
   /**
    * Each register's newest entry as this process appended it: the next append links to it without reading it
-   * back. An entry is used only for the seq right after it, which the register row lock hands out once per
-   * committed entry, so it is either the stored entry or (after another process appended) never asked for. An
-   * append whose transaction rolls back drops its register's entry, so a hash that was never stored is not linked.
+   * back or taking a seq first. The write checks, in the database, that the register's length is still that entry's
+   * seq and that the stored entry has this hash, so an entry appended meanwhile by another process makes it fall
+   * back to the usual path. An append whose transaction rolls back drops its register's entry as well.
    */
   const heads = new Map<string, { seq: bigint; hash: string }>();
 
@@ -201,8 +201,10 @@ export function createJournalService(deps: JournalServiceDeps) {
   return {
     /**
      * Appends one entry to the register's chain, inside the caller's transaction (throws outside one: an entry
-     * must commit with the event it records). Three statements: take the next seq (which also locks the register
-     * row, serialising appends per register), read the previous entry's hash, insert.
+     * must commit with the event it records). Right after the entry this process appended last, one statement on
+     * PostgreSQL (two on SQLite): move the register's length from that entry's seq on, if it is still the last and
+     * still has the hash remembered, and insert. Otherwise: take the next seq (which also locks the register row,
+     * serialising appends per register), read the previous entry's hash if it is not the one remembered, insert.
      */
     async append(input: JournalAppend): Promise<JournalEntry> {
       if (!unitOfWork.inTransaction()) throw new Error('journal.append must run inside a database transaction');
@@ -211,23 +213,11 @@ export function createJournalService(deps: JournalServiceDeps) {
       const createdAt = typeof input.at === 'string' ? normaliseTimestamp(input.at) : toUtcString(input.at);
       if (createdAt === null) throw new Error(`journal entry time ${String(input.at)} is not RFC 3339`);
 
-      const seq = await repository.takeNextSeq(input.registerId);
-      if (seq === undefined) throw new Error(`journal append for unknown register ${input.registerId}`);
-      const head = heads.get(input.registerId);
-      const prevHash =
-        seq === 1n
-          ? GENESIS_HASH
-          : head?.seq === seq - 1n
-            ? head.hash
-            : await repository.entryHash(input.registerId, seq - 1n);
-      if (prevHash === undefined) {
-        throw new Error(`journal of ${input.registerId} has no entry ${String(seq - 1n)}; run verify-journal`);
-      }
       const fields = { register_id: input.registerId, type: input.type, subject_id: input.subjectId };
       const document = envelope({ ...fields, created_at: createdAt }, input.payload);
       const payload = canonicalJson(document);
       const hash = payloadHash(payload);
-      const row: JournalEntryRow = {
+      const rowAt = (seq: bigint, prevHash: string): JournalEntryRow => ({
         ...fields,
         seq,
         payload,
@@ -235,9 +225,27 @@ export function createJournalService(deps: JournalServiceDeps) {
         prev_hash: prevHash,
         entry_hash: entryHash(prevHash, seq, hash),
         created_at: createdAt,
-      };
-      await repository.insert(row);
-      heads.set(input.registerId, { seq, hash: row.entry_hash });
+      });
+
+      // Right after the head this process last appended, if it still is the head (checked by the same write).
+      const head = heads.get(input.registerId);
+      let row = head === undefined ? undefined : rowAt(head.seq + 1n, head.hash);
+      if (row === undefined || !(await repository.appendAfterHead(row))) {
+        const seq = await repository.takeNextSeq(input.registerId);
+        if (seq === undefined) throw new Error(`journal append for unknown register ${input.registerId}`);
+        const prevHash =
+          seq === 1n
+            ? GENESIS_HASH
+            : head?.seq === seq - 1n
+              ? head.hash
+              : await repository.entryHash(input.registerId, seq - 1n);
+        if (prevHash === undefined) {
+          throw new Error(`journal of ${input.registerId} has no entry ${String(seq - 1n)}; run verify-journal`);
+        }
+        row = rowAt(seq, prevHash);
+        await repository.insert(row);
+      }
+      heads.set(input.registerId, { seq: row.seq, hash: row.entry_hash });
       unitOfWork.afterRollback(() => {
         heads.delete(input.registerId);
         return Promise.resolve();

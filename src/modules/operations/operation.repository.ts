@@ -22,6 +22,14 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
   const findLocked = prepareQuery(db, (q, p: { id: string }) =>
     q.selectFrom('operations').selectAll().where('id', '=', p.id).forUpdate(),
   );
+  const findInOrganizationLocked = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
+    q
+      .selectFrom('operations')
+      .selectAll()
+      .where('organization_id', '=', p.organizationId)
+      .where('id', '=', p.id)
+      .forUpdate(),
+  );
   const updateRow = prepareQuery(db, (q, { id, ...changes }: OperationChanges & { readonly id: string }) =>
     q.updateTable('operations').set(changes).where('id', '=', id),
   );
@@ -50,6 +58,13 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
     async locked(row: OperationRow): Promise<OperationRow> {
       if (!db.capabilities.supportsRowLocks) return row;
       return (await findLocked.first({ id: row.id })) ?? row;
+    },
+
+    /** {@link find} under the row's lock (PostgreSQL; SQLite runs one write transaction at a time, as above). */
+    async findLocked(organizationId: string, id: string): Promise<OperationRow | undefined> {
+      return db.capabilities.supportsRowLocks
+        ? findInOrganizationLocked.first({ organizationId, id })
+        : findInOrganization.first({ organizationId, id });
     },
 
     async update(id: string, changes: OperationChanges): Promise<void> {

@@ -64,7 +64,10 @@ export interface OperationServiceDeps {
   readonly repository: OperationRepository;
   readonly unitOfWork: UnitOfWork;
   readonly clock: Clock;
-  readonly registers: Pick<RegisterService, 'findRow' | 'findForEvent' | 'nextSequenceNumber'>;
+  readonly registers: Pick<
+    RegisterService,
+    'findRow' | 'findForEvent' | 'findForOperationEvent' | 'nextSequenceNumber'
+  >;
   readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTimeIn'>;
   readonly journal: JournalAppender;
   /** The closings' running totals, added to as operations complete. */
@@ -193,8 +196,8 @@ export function createOperationService(deps: OperationServiceDeps) {
   // Lookups
   // -------------------------------------------------------------------------------------------------------------
 
-  async function findRow(tenant: Tenant, id: string, kind: OperationKind): Promise<OperationRow> {
-    const row = isId('op', id) ? await repository.find(tenant.organizationId, id) : undefined;
+  /** The row if the tenant may see it as an operation of `kind`, else 404 (a register key sees its register's only). */
+  function visibleRow(tenant: Tenant, id: string, kind: OperationKind, row: OperationRow | undefined): OperationRow {
     if (
       row === undefined ||
       !KIND_TYPES[kind].includes(row.type) ||
@@ -203,6 +206,10 @@ export function createOperationService(deps: OperationServiceDeps) {
       throw notFound('operation', id);
     }
     return row;
+  }
+
+  async function findRow(tenant: Tenant, id: string, kind: OperationKind): Promise<OperationRow> {
+    return visibleRow(tenant, id, kind, isId('op', id) ? await repository.find(tenant.organizationId, id) : undefined);
   }
 
   async function usableRegister(tenant: Tenant, registerId: string): Promise<EventRegister> {
@@ -519,12 +526,13 @@ export function createOperationService(deps: OperationServiceDeps) {
     return { row: updated, operation };
   }
 
-  /** Locks the register and re-reads the operation; refuses anything but `open`. */
+  /** Locks the operation's register, then reads the operation under its own lock; refuses anything but `open`. */
   async function openRowForChange(tenant: Tenant, id: string, kind: OperationKind) {
-    const found = await findRow(tenant, id, kind);
-    // The register's lock first (every fiscal event takes it first), then the operation's.
-    const register = await registers.findForEvent(tenant, found.register_id, true);
-    const row = await repository.locked(found);
+    // The register's lock first (every fiscal event takes it first), found through the operation's id, then the
+    // operation's. The operation is read only under its lock: a read before would be one more round trip.
+    const register = await registers.findForOperationEvent(tenant, id, true);
+    if (register === undefined) throw notFound('operation', id);
+    const row = visibleRow(tenant, id, kind, await repository.findLocked(tenant.organizationId, id));
     if (row.state !== 'open') {
       throw new AppError('operation_not_open', { message: `The operation is ${row.state}.` });
     }

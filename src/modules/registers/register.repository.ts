@@ -30,18 +30,33 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       .forUpdate(),
   );
   // The register and its location's time zone in one statement: a fiscal event needs both, on every request.
-  const registerForEvent = (q: Kysely<DB>, p: { organizationId: string; id: string }) =>
+  const eventRegisters = (q: Kysely<DB>, organizationId: string) =>
     q
       .selectFrom('registers')
       .innerJoin('locations', 'locations.id', 'registers.location_id')
       .selectAll('registers')
       .select('locations.timezone as location_timezone')
-      .where('registers.organization_id', '=', p.organizationId)
-      .where('registers.id', '=', p.id);
+      .where('registers.organization_id', '=', organizationId);
+  const registerForEvent = (q: Kysely<DB>, p: { organizationId: string; id: string }) =>
+    eventRegisters(q, p.organizationId).where('registers.id', '=', p.id);
   const findForEvent = prepareQuery(db, registerForEvent);
   // PostgreSQL only, as above; the lock is the register row's alone.
   const findForEventLocked = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
     registerForEvent(q, p).forUpdate('registers'),
+  );
+  // The same for the register of an operation, found by the operation's id: a change of an operation needs no read
+  // of the operation before the register lock. The subquery reads only `register_id`, which never changes.
+  const registerOfOperation = (q: Kysely<DB>, p: { organizationId: string; operationId: string }) =>
+    eventRegisters(q, p.organizationId).where('registers.id', '=', (eb) =>
+      eb
+        .selectFrom('operations')
+        .select('operations.register_id')
+        .where('operations.organization_id', '=', p.organizationId)
+        .where('operations.id', '=', p.operationId),
+    );
+  const findForOperationEvent = prepareQuery(db, registerOfOperation);
+  const findForOperationEventLocked = prepareQuery(db, (q, p: { organizationId: string; operationId: string }) =>
+    registerOfOperation(q, p).forUpdate('registers'),
   );
   const lockRow = prepareQuery(db, (q, p: { id: string }) =>
     q
@@ -78,6 +93,17 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       return locked && db.capabilities.supportsRowLocks
         ? findForEventLocked.first({ organizationId, id })
         : findForEvent.first({ organizationId, id });
+    },
+
+    /** {@link findForEvent} for the register of the operation `operationId`; undefined if there is no such operation. */
+    async findForOperationEvent(
+      organizationId: string,
+      operationId: string,
+      locked: boolean,
+    ): Promise<EventRegister | undefined> {
+      return locked && db.capabilities.supportsRowLocks
+        ? findForOperationEventLocked.first({ organizationId, operationId })
+        : findForOperationEvent.first({ organizationId, operationId });
     },
 
     async serialNumberInUse(organizationId: string, serialNumber: string, exceptId: string | null): Promise<boolean> {

@@ -182,6 +182,21 @@ export function createRegisterService(deps: RegisterServiceDeps) {
       return row;
     },
 
+    /**
+     * {@link findForEvent} for the register of an operation (locked: the lock a change of the operation takes
+     * first). Undefined, not 404, when there is no such operation or the tenant may not see its register: the caller
+     * answers for the operation.
+     */
+    async findForOperationEvent(
+      tenant: Tenant,
+      operationId: string,
+      locked: boolean,
+    ): Promise<EventRegister | undefined> {
+      if (!isId('op', operationId)) return undefined;
+      const row = await repository.findForOperationEvent(tenant.organizationId, operationId, locked);
+      return row !== undefined && visibleTo(tenant, row.id) ? row : undefined;
+    },
+
     /** Inside a transaction: the next gapless sequence number; serialises the register's fiscal events. */
     nextSequenceNumber: (registerId: string) => repository.nextSequenceNumber(registerId),
 
