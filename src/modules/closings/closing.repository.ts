@@ -180,7 +180,13 @@ export function createClosingRepository(db: Pick<Database, 'executor'>) {
     },
 
     /** Sets the bucket's totals only if they are still `expected` (compare and set); false if they were not. */
-    async replaceBucket(registerId: string, bucket: bigint, expected: string, totals: string, at: string) {
+    async replaceBucket(
+      registerId: string,
+      bucket: bigint,
+      expected: string,
+      totals: string,
+      at: string,
+    ): Promise<boolean> {
       return (await replaceBucketRow.run({ registerId, bucket, expected, totals, at })) === 1n;
     },
 

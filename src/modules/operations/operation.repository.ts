@@ -19,7 +19,7 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
     q.selectFrom('operations').selectAll().where('organization_id', '=', p.organizationId).where('id', '=', p.id),
   );
   // PostgreSQL only (SQLite has no FOR UPDATE, and needs no row lock): compiled at its first use.
-  const findLocked = prepareQuery(db, (q, p: { id: string }) =>
+  const findByIdLocked = prepareQuery(db, (q, p: { id: string }) =>
     q.selectFrom('operations').selectAll().where('id', '=', p.id).forUpdate(),
   );
   const findInOrganizationLocked = prepareQuery(db, (q, p: { organizationId: string; id: string }) =>
@@ -57,7 +57,7 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
      */
     async locked(row: OperationRow): Promise<OperationRow> {
       if (!db.capabilities.supportsRowLocks) return row;
-      return (await findLocked.first({ id: row.id })) ?? row;
+      return (await findByIdLocked.first({ id: row.id })) ?? row;
     },
 
     /** {@link find} under the row's lock (PostgreSQL; SQLite runs one write transaction at a time, as above). */
