@@ -172,6 +172,17 @@ describeDb('crash safety: SIGKILL during a signing load', () => {
         }),
       ).toEqual(expect.arrayContaining([expect.stringMatching(/last_sequence_number \d+ but \d+ operations/)]));
 
+      // An open operation counted that is not there.
+      expect(
+        await problemsAfter(async (executor) => {
+          await executor
+            .updateTable('registers')
+            .set((eb) => ({ open_operations: eb('open_operations', '+', 1n) }))
+            .where('id', '=', registerId)
+            .execute();
+        }),
+      ).toEqual(expect.arrayContaining([expect.stringMatching(/open_operations \d+ but \d+ open operations/)]));
+
       // A completed sale back to open, as a half-written completion would leave it.
       expect(
         await problemsAfter(async (executor) => {

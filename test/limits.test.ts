@@ -21,8 +21,26 @@ describeDb('limits: open operations per register', () => {
   });
   afterAll(() => t.close());
 
+  /** The register's count of open operations as stored, and the rows it counts. */
+  async function openCounts(): Promise<{ counted: number; rows: number }> {
+    const executor = t.database.executor();
+    const register = await executor
+      .selectFrom('registers')
+      .select('open_operations')
+      .where('id', '=', fx.register.id)
+      .executeTakeFirstOrThrow();
+    const rows = await executor
+      .selectFrom('operations')
+      .select('id')
+      .where('register_id', '=', fx.register.id)
+      .where('state', '=', 'open')
+      .execute();
+    return { counted: Number(register.open_operations), rows: rows.length };
+  }
+
   it('refuses one more open sale, refund or exchange with 409 and writes nothing; completing one frees a slot', async () => {
     const completed = await cashSale(fx.registerApi, fx.register.id);
+    expect(await openCounts()).toEqual({ counted: 0, rows: 0 });
     const opened: Operation[] = [];
     for (let i = 0; i < 3; i++) {
       const response = await fx.registerApi.post<Operation>(`/v1/registers/${fx.register.id}/sales`, {
@@ -30,34 +48,59 @@ describeDb('limits: open operations per register', () => {
       });
       expect(response.status, response.text).toBe(201);
       opened.push(response.body);
+      expect(await openCounts()).toEqual({ counted: i + 1, rows: i + 1 });
     }
     const sequenceBefore = await lastSequenceNumber(t, fx.register.id);
-    expectError(
-      await fx.registerApi.post(`/v1/registers/${fx.register.id}/sales`, { line_items: [line('Tee', 1, 200)] }),
-      409,
-      'too_many_open_operations',
-    );
+    const refused = await fx.registerApi.post(`/v1/registers/${fx.register.id}/sales`, {
+      line_items: [line('Tee', 1, 200)],
+    });
+    expectError(refused, 409, 'too_many_open_operations');
+    expect((refused.body as { message: string }).message).toContain('3 open operations');
     expectError(
       await fx.registerApi.post(`/v1/registers/${fx.register.id}/refunds`, { original_operation_id: completed.id }),
       409,
       'too_many_open_operations',
     );
+    // The refusals rolled back their sequence numbers and their counting.
     expect(await lastSequenceNumber(t, fx.register.id)).toBe(sequenceBefore);
+    expect(await openCounts()).toEqual({ counted: 3, rows: 3 });
 
-    // Single-event operations do not stay open, so they are not limited.
+    // Single-event operations do not stay open, so they are not limited and not counted.
     const movement = await fx.registerApi.post(`/v1/registers/${fx.register.id}/cash-movements`, {
       kind: 'pay_in',
       direction: 'in',
       amount: 1000,
     });
     expect(movement.status, movement.text).toBe(201);
+    const voided = await fx.registerApi.post(`/v1/registers/${fx.register.id}/voids`, {
+      original_operation_id: completed.id,
+      reason: 'Falsch gebucht',
+    });
+    expect(voided.status, voided.text).toBe(201);
+    expect(await openCounts()).toEqual({ counted: 3, rows: 3 });
 
+    // Cancelling one frees a slot, and so does completing one.
     const cancelled = await fx.registerApi.post(`/v1/sales/${opened[0]?.id ?? ''}/cancel`, { reason: 'Kunde ging' });
     expect(cancelled.status, cancelled.text).toBe(200);
-    const again = await fx.registerApi.post(`/v1/registers/${fx.register.id}/sales`, {
+    expect(await openCounts()).toEqual({ counted: 2, rows: 2 });
+    const again = await fx.registerApi.post<Operation>(`/v1/registers/${fx.register.id}/sales`, {
       line_items: [line('Tee', 1, 200)],
     });
     expect(again.status, again.text).toBe(201);
+    expect(await openCounts()).toEqual({ counted: 3, rows: 3 });
+    const done = await fx.registerApi.post(`/v1/sales/${again.body.id}/complete`, {
+      payments: [{ method: 'cash', direction: 'inbound', amount: 200 }],
+    });
+    expect(done.status, done.text).toBe(200);
+    expect(await openCounts()).toEqual({ counted: 2, rows: 2 });
+
+    // A refused change of a finished operation changes no count.
+    expectError(
+      await fx.registerApi.post(`/v1/sales/${again.body.id}/cancel`, { reason: 'zu spät' }),
+      409,
+      'operation_not_open',
+    );
+    expect(await openCounts()).toEqual({ counted: 2, rows: 2 });
   });
 });
 

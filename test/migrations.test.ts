@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
+import { countOpenOperations } from '../src/db/migrations/0008-open-operations.js';
 import type { Operation } from '../src/modules/operations/operation.schemas.js';
 import type { ApiClient, ApiResponse } from './helpers/api-client.js';
 import { expectError } from './helpers/assertions.js';
@@ -123,6 +124,39 @@ describeDb('migrations', () => {
       expect(await verifyJournal(fixture.registerApi, registerId)).toMatchObject({ valid: true });
     } finally {
       await upgrader.destroy();
+      await t.close();
+    }
+  });
+
+  it('counts the open operations of registers stored before the count was kept (0008)', async () => {
+    const t = await buildTestApp();
+    try {
+      const fixture = await createFiscalRegister(t);
+      const other = await createFiscalRegister(t);
+      await cashSale(fixture.registerApi, fixture.register.id);
+      for (let i = 0; i < 2; i++) {
+        const started = await fixture.registerApi.post(`/v1/registers/${fixture.register.id}/sales`, {
+          line_items: [line('Brezel', 1, 120)],
+        });
+        expect(started.status, started.text).toBe(201);
+      }
+      const executor = t.database.executor();
+      const counts = async () =>
+        (await executor.selectFrom('registers').select(['id', 'open_operations']).orderBy('id').execute()).map(
+          (row) => [row.id, Number(row.open_operations)] as const,
+        );
+      const kept = await counts();
+      expect(new Map(kept)).toEqual(
+        new Map([
+          [fixture.register.id, 2],
+          [other.register.id, 0],
+        ]),
+      );
+      // As a register stored before 0008 had it: the column's default.
+      await executor.updateTable('registers').set({ open_operations: 0 }).execute();
+      await countOpenOperations(executor as unknown as Kysely<unknown>);
+      expect(await counts()).toEqual(kept);
+    } finally {
       await t.close();
     }
   });

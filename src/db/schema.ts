@@ -94,6 +94,8 @@ export interface RegistersTable {
   last_sequence_number: Int64;
   /** Number of journal entries; the next entry's `seq` is this plus one. */
   journal_length: Int64;
+  /** How many of its operations are `open`; changed under the register's lock as they start and finish. */
+  open_operations: Int64;
   /** JSON `{daily_at: "HH:MM", set_at}` (location time zone), or null: when the worker closes the day itself. */
   closing_schedule: string | null;
 }

@@ -197,7 +197,7 @@ export async function verifyDatabase(
       const p = (message: string) => problems.push(`${register.id}: ${message}`);
       const registerRow = await executor
         .selectFrom('registers')
-        .select(['last_sequence_number', 'journal_length', 'active_fiscal_unit_id'])
+        .select(['last_sequence_number', 'journal_length', 'active_fiscal_unit_id', 'open_operations'])
         .where('id', '=', register.id)
         .executeTakeFirstOrThrow();
       if (registerRow.active_fiscal_unit_id !== register.fiscalUnitId) p('its active fiscal unit changed');
@@ -221,6 +221,10 @@ export async function verifyDatabase(
       if (sequenceGap !== null) p(`sequence numbers are not 1..${rows.length}: ${sequenceGap}`);
       if (Number(registerRow.last_sequence_number) !== rows.length) {
         p(`last_sequence_number ${registerRow.last_sequence_number} but ${rows.length} operations`);
+      }
+      const open = rows.filter((op) => op.state === 'open').length;
+      if (Number(registerRow.open_operations) !== open) {
+        p(`open_operations ${registerRow.open_operations} but ${open} open operations`);
       }
       for (const op of rows) {
         const o = (message: string) => p(`${op.id} (${op.type}, ${op.state}): ${message}`);

@@ -120,6 +120,7 @@ export async function insertRegisterRow(
       archived_at: null,
       last_sequence_number: 0,
       journal_length: 0,
+      open_operations: 0,
       closing_schedule: null,
     })
     .execute();

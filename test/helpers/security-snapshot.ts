@@ -23,10 +23,14 @@ const tableNamesOf = new WeakMap<Database, Promise<string[]>>();
 export function tableNames(database: Database): Promise<string[]> {
   let names = tableNamesOf.get(database);
   if (names === undefined) {
-    names = database
-      .executor()
-      .introspection.getTables()
-      .then((tables) => tables.map((table) => table.name).sort());
+    // This installation's own tables: a PostgreSQL database may hold other schemas' tables and extensions' views.
+    names = Promise.all([database.currentSchema(), database.executor().introspection.getTables()]).then(
+      ([schema, tables]) =>
+        tables
+          .filter((table) => !table.isView && (schema === null || table.schema === schema))
+          .map((table) => table.name)
+          .sort(),
+    );
     tableNamesOf.set(database, names);
   }
   return names;

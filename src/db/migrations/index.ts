@@ -7,6 +7,7 @@ import * as jobsExports from './0004-jobs-exports.js';
 import * as closings from './0005-closings.js';
 import * as rksvOutages from './0006-rksv-outages.js';
 import * as rksvReceiptUrl from './0007-rksv-receipt-url.js';
+import * as openOperations from './0008-open-operations.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005-closings': closings,
   '0006-rksv-outages': rksvOutages,
   '0007-rksv-receipt-url': rksvReceiptUrl,
+  '0008-open-operations': openOperations,
 };

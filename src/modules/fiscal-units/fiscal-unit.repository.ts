@@ -67,15 +67,15 @@ export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
       await db.executor().updateTable('fiscal_units').set(changes).where('id', '=', id).execute();
     },
 
+    /** The register's open operations, as counted under its lock (`registers.open_operations`). */
     async countOpenOperations(registerId: string): Promise<number> {
       const row = await db
         .executor()
-        .selectFrom('operations')
-        .select((eb) => eb.fn.countAll<string | number | bigint>().as('count'))
-        .where('register_id', '=', registerId)
-        .where('state', '=', 'open')
+        .selectFrom('registers')
+        .select('open_operations')
+        .where('id', '=', registerId)
         .executeTakeFirstOrThrow();
-      return Number(row.count);
+      return Number(row.open_operations);
     },
 
     async insertDevice(row: Insertable<SigningDevicesTable>): Promise<void> {

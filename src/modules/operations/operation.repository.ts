@@ -33,13 +33,6 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
   const updateRow = prepareQuery(db, (q, { id, ...changes }: OperationChanges & { readonly id: string }) =>
     q.updateTable('operations').set(changes).where('id', '=', id),
   );
-  const countOpenOf = prepareQuery(db, (q, p: { registerId: string }) =>
-    q
-      .selectFrom('operations')
-      .select((eb) => eb.fn.countAll<bigint | number | string>().as('count'))
-      .where('register_id', '=', p.registerId)
-      .where('state', '=', 'open'),
-  );
 
   return {
     async insert(row: Insertable<OperationsTable>): Promise<void> {
@@ -76,12 +69,6 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
       if (filters.types !== undefined) query = query.where('type', 'in', filters.types);
       if (filters.state !== undefined) query = query.where('state', '=', filters.state);
       return applyPage(query, 'operations', page).execute();
-    },
-
-    /** How many sales, refunds and exchanges of the register are open (uses the (register, state) index). */
-    async countOpen(registerId: string): Promise<number> {
-      const row = await countOpenOf.first({ registerId });
-      return Number(row?.count ?? 0);
     },
 
     /** Refunds and exchanges of an original that are not cancelled (they hold or have given back its lines). */

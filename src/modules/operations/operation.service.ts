@@ -66,7 +66,7 @@ export interface OperationServiceDeps {
   readonly clock: Clock;
   readonly registers: Pick<
     RegisterService,
-    'findRow' | 'findForEvent' | 'findForOperationEvent' | 'nextSequenceNumber'
+    'findRow' | 'findForEvent' | 'findForOperationEvent' | 'nextSequenceNumber' | 'operationClosed'
   >;
   readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTimeIn'>;
   readonly journal: JournalAppender;
@@ -122,6 +122,12 @@ type OperationOutcome =
     : never;
 
 const EMPTY_TOTALS = computeTotals([], 1);
+
+/**
+ * Whether an operation of this type stays open after the request that starts it (and counts against the register's
+ * limit of open operations): voids and cash movements open and finish in one transaction.
+ */
+const staysOpen = (type: OperationType): boolean => type !== 'void' && type !== 'cash_movement';
 
 /** Reads a JSON column this module wrote itself (its shape is known, so no validation). */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the stored shape
@@ -428,16 +434,16 @@ export function createOperationService(deps: OperationServiceDeps) {
   /** Opens an operation: sequence number, signed TSE start, row, journal entry. */
   async function open(tenant: Tenant, input: NewOperation): Promise<Recorded> {
     // The sequence number first: taking it holds the register's row lock until commit (the register lock every
-    // fiscal event takes first), and a refusal below rolls it back with everything else.
-    const sequence = await registers.nextSequenceNumber(input.register.id);
-    // Voids and cash movements open and finish in one transaction; only the others stay open.
-    if (input.type !== 'void' && input.type !== 'cash_movement') {
-      const openCount = await repository.countOpen(input.register.id);
-      if (openCount >= deps.maxOpenOperations) {
-        throw new AppError('too_many_open_operations', {
-          message: `The register has ${String(openCount)} open operations; complete or cancel some first.`,
-        });
-      }
+    // fiscal event takes first), and a refusal below rolls it back with everything else, the count of open
+    // operations included.
+    const { sequenceNumber: sequence, openOperations } = await registers.nextSequenceNumber(
+      input.register.id,
+      staysOpen(input.type),
+    );
+    if (staysOpen(input.type) && openOperations > deps.maxOpenOperations) {
+      throw new AppError('too_many_open_operations', {
+        message: `The register has ${String(openOperations - 1)} open operations; complete or cancel some first.`,
+      });
     }
     const context = await fiscalUnitOf(input.register);
     const id = newId('op');
@@ -514,6 +520,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       updated_at: updated.updated_at,
       final_journal_seq: seq,
     });
+    if (staysOpen(row.type)) await registers.operationClosed(row.register_id);
     await deps.summary.record(
       updated.register_id,
       seq,

@@ -64,12 +64,21 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       .set((eb) => ({ last_sequence_number: eb.ref('last_sequence_number') }))
       .where('id', '=', p.id),
   );
-  const takeSequenceNumber = prepareQuery(db, (q, p: { id: string }) =>
+  const takeSequenceNumber = prepareQuery(db, (q, p: { id: string; opened: 0n | 1n }) =>
     q
       .updateTable('registers')
-      .set((eb) => ({ last_sequence_number: eb('last_sequence_number', '+', 1n) }))
+      .set((eb) => ({
+        last_sequence_number: eb('last_sequence_number', '+', 1n),
+        open_operations: eb('open_operations', '+', p.opened),
+      }))
       .where('id', '=', p.id)
-      .returning('last_sequence_number'),
+      .returning(['last_sequence_number', 'open_operations']),
+  );
+  const closeOperation = prepareQuery(db, (q, p: { id: string }) =>
+    q
+      .updateTable('registers')
+      .set((eb) => ({ open_operations: eb('open_operations', '-', 1n) }))
+      .where('id', '=', p.id),
   );
 
   return {
@@ -150,11 +159,22 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       if (db.capabilities.supportsRowLocks) await lockRow.run({ id });
     },
 
-    /** Takes the register's next operation sequence number; the UPDATE holds the register row until commit. */
-    async nextSequenceNumber(id: string): Promise<bigint> {
-      const row = await takeSequenceNumber.first({ id });
+    /**
+     * Takes the register's next operation sequence number and, when the operation `staysOpen`, counts it among the
+     * open ones; the UPDATE holds the register row until commit. Returns the number and the open operations after.
+     */
+    async nextSequenceNumber(
+      id: string,
+      staysOpen: boolean,
+    ): Promise<{ sequenceNumber: bigint; openOperations: number }> {
+      const row = await takeSequenceNumber.first({ id, opened: staysOpen ? 1n : 0n });
       if (row === undefined) throw new Error(`register ${id} does not exist`);
-      return row.last_sequence_number;
+      return { sequenceNumber: row.last_sequence_number, openOperations: Number(row.open_operations) };
+    },
+
+    /** One open operation fewer (one that was counted by {@link nextSequenceNumber} was completed or cancelled). */
+    async operationClosed(id: string): Promise<void> {
+      await closeOperation.run({ id });
     },
 
     /** For the worker, which acts for no tenant. */

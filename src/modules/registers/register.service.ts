@@ -136,6 +136,7 @@ export function createRegisterService(deps: RegisterServiceDeps) {
           last_sequence_number: 0n,
           closing_schedule: null,
           journal_length: 0n,
+          open_operations: 0n,
         };
         await guardSerialNumber(() => repository.insert(row));
         return present({ ...row, last_sequence_number: 0n, journal_length: 0n }, null);
@@ -197,8 +198,15 @@ export function createRegisterService(deps: RegisterServiceDeps) {
       return row !== undefined && visibleTo(tenant, row.id) ? row : undefined;
     },
 
-    /** Inside a transaction: the next gapless sequence number; serialises the register's fiscal events. */
-    nextSequenceNumber: (registerId: string) => repository.nextSequenceNumber(registerId),
+    /**
+     * Inside a transaction: the next gapless sequence number; serialises the register's fiscal events. An operation
+     * that `staysOpen` is counted among the register's open operations in the same statement.
+     */
+    nextSequenceNumber: (registerId: string, staysOpen: boolean) =>
+      repository.nextSequenceNumber(registerId, staysOpen),
+
+    /** Inside the transaction that completes or cancels an operation that stayed open: one open operation fewer. */
+    operationClosed: (registerId: string) => repository.operationClosed(registerId),
 
     presentRow,
 
