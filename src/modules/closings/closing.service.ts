@@ -268,7 +268,9 @@ export function createClosingService(deps: ClosingServiceDeps) {
       }
       await deps.fiscalUnits.signingUnitOf(found);
       if (type !== 'shift') {
-        const open = await repository.openOperationIds(found.id);
+        // The register's count, read under its lock, spares the search for open operations when there are none.
+        const counted = (await registers.findById(found.id))?.open_operations ?? 1n;
+        const open = Number(counted) === 0 ? [] : await repository.openOperationIds(found.id);
         if (open.length > 0 && body.cancel_open_operations !== true) {
           throw new AppError('open_operations_exist', {
             message: `${String(open.length)} operation(s) are open (${open.slice(0, 5).join(', ')}${open.length > 5 ? ', …' : ''}); complete or cancel them, or send "cancel_open_operations": true.`,
