@@ -19,10 +19,12 @@
  * completion, plus the key's small claim transaction, but no signature, no journal entry, no operation rows. Half
  * its rate is what this server could complete in sales if the fiscal work cost nothing.
  *
- * The floor, measured in the same run while the server idles: an ECDSA P-256 signature and a 4 KiB append with
- * fdatasync() on this disk. Two replayed requests' server CPU plus two signatures is what a sale costs the event
- * loop if its database work cost nothing; the bench prints the sales/s that allows and what the engine's target
- * (2 000 sales/s on SQLite, 1 000 on PostgreSQL) leaves for the database.
+ * The floor, measured in the same run while the server idles: an ECDSA P-256 signature, a 4 KiB append with
+ * fdatasync() on this disk, and one loopback round trip (a small message over TCP on 127.0.0.1 to another process
+ * and back: the CPU it costs each side, as every statement sent to PostgreSQL costs the server and its backend). Two
+ * replayed requests' server CPU plus two signatures is what a sale costs the event loop if its database work cost
+ * nothing; the bench prints the sales/s that allows and what the engine's target (2 000 sales/s on SQLite, 1 000 on
+ * PostgreSQL) leaves for the database.
  *
  * After the load the run is checked against the database and the API: the completed sales stored equal the count
  * the client saw, no sale is left open, operation sequence numbers are 1..N without gaps per register (and equal the
@@ -43,10 +45,12 @@
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { closeSync, fdatasyncSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -663,6 +667,10 @@ async function healthzAutocannon(port: number): Promise<HealthzLoad & { readonly
 
 const FLOOR_SIGNATURES = 4_000;
 const FLOOR_SYNCS = 200;
+const FLOOR_ROUND_TRIPS = 5_000;
+/** About the size of a prepared statement's Bind/Execute and of a short answer. */
+const FLOOR_MESSAGE_BYTES = 200;
+const ROUND_TRIP_DEADLINE_MS = 30_000;
 /** About the size of a TSE transaction log message's data to be signed (DTBS). */
 const FLOOR_DTBS_BYTES = 240;
 /** The sales/s targets of issue "Speed and resilience". */
@@ -677,6 +685,11 @@ interface Floor {
   /** A 4 KiB append and fdatasync() in the data directory: p50 and p99 µs of sequential syncs. */
   readonly fsyncP50Us: number;
   readonly fsyncP99Us: number;
+  /**
+   * One loopback round trip between two processes (TCP, 127.0.0.1, sequential): wall µs, and CPU µs in the sender
+   * (the server's side of a statement) and in the process that answers (PostgreSQL's side).
+   */
+  readonly roundTripUs: { readonly wall: number; readonly sender: number; readonly answerer: number } | null;
   /** CPU per completed sale under the sales load (µs): the server process, PostgreSQL's processes, the client. */
   readonly serverUsPerSale: number | null;
   readonly postgresUsPerSale: number | null;
@@ -733,9 +746,105 @@ function fsyncUs(dataDir: string): { p50: number; p99: number } {
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-function measureFloor(engine: EngineName, dataDir: string, sales: SalesLoad, replay: ReplayLoad): Floor {
+/** CPU µs of `process.cpuUsage()` (user and system). */
+const cpuMicros = (usage: NodeJS.CpuUsage): number => usage.user + usage.system;
+
+/**
+ * The echoing process: answers every chunk with itself, and prints its own CPU µs when its input closes. `node -e`,
+ * so that the bench needs no second compiled file.
+ */
+const ECHO_PROCESS = `
+  const net = require('node:net');
+  const server = net.createServer((socket) => { socket.setNoDelay(true); socket.on('data', (d) => socket.write(d)); });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+  process.stdin.on('data', () => {
+    const { user, system } = process.cpuUsage();
+    process.stdout.write((user + system) + '\\n');
+  });
+  process.stdin.on('end', () => process.exit(0));
+`;
+
+/**
+ * What a round trip to another process costs on this machine (system calls, the loopback, waking the other side),
+ * whatever is sent: measured with sequential small messages, as a connection sends its statements.
+ */
+async function roundTripUs(): Promise<Floor['roundTripUs']> {
+  const child = spawn(process.execPath, ['-e', ECHO_PROCESS], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let pending = '';
+  const waiters: ((line: string) => void)[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    for (let at = pending.indexOf('\n'); at >= 0; at = pending.indexOf('\n')) {
+      const line = pending.slice(0, at);
+      pending = pending.slice(at + 1);
+      const waiter = waiters.shift();
+      if (waiter === undefined) lines.push(line);
+      else waiter(line);
+    }
+  });
+  const nextLine = () =>
+    new Promise<string>((resolve) => {
+      const line = lines.shift();
+      if (line === undefined) waiters.push(resolve);
+      else resolve(line);
+    });
+  // A child that dies answers every wait with NaN, and a run that hangs is ended: the floor then says "not measured".
+  child.once('exit', () => {
+    for (const waiter of waiters.splice(0)) waiter('NaN');
+  });
+  const deadline = setTimeout(() => child.kill(), ROUND_TRIP_DEADLINE_MS);
+  const answererCpu = async () => {
+    child.stdin.write('cpu\n');
+    return Number(await nextLine());
+  };
+  try {
+    const port = Number(await nextLine());
+    if (!Number.isInteger(port)) return null;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined); // the close below ends the wait
+    socket.setNoDelay(true);
+    await once(socket, 'connect');
+    const message = randomBytes(FLOOR_MESSAGE_BYTES);
+    const roundTrip = async () => {
+      let received = 0;
+      const answered = new Promise<void>((resolve, reject) => {
+        const onClose = () => reject(new Error('the echoing process went away'));
+        const onData = (chunk: Buffer) => {
+          received += chunk.length;
+          if (received < FLOOR_MESSAGE_BYTES) return;
+          socket.off('data', onData).off('close', onClose);
+          resolve();
+        };
+        socket.on('data', onData).once('close', onClose);
+      });
+      socket.write(message);
+      await answered;
+    };
+    for (let i = 0; i < FLOOR_ROUND_TRIPS / 10; i += 1) await roundTrip();
+    const answererBefore = await answererCpu();
+    const senderBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < FLOOR_ROUND_TRIPS; i += 1) await roundTrip();
+    const wall = Number(process.hrtime.bigint() - started) / 1000 / FLOOR_ROUND_TRIPS;
+    const sender = cpuMicros(process.cpuUsage(senderBefore)) / FLOOR_ROUND_TRIPS;
+    const answerer = ((await answererCpu()) - answererBefore) / FLOOR_ROUND_TRIPS;
+    socket.destroy();
+    if (!Number.isFinite(answerer)) return null;
+    return { wall: round(wall, 1), sender: round(sender, 1), answerer: round(answerer, 1) };
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(deadline);
+    child.stdin.end();
+    child.kill();
+  }
+}
+
+async function measureFloor(engine: EngineName, dataDir: string, sales: SalesLoad, replay: ReplayLoad): Promise<Floor> {
   const signature = signatureUs();
   const fsync = fsyncUs(dataDir);
+  const roundTrip = await roundTripUs();
   const serverUsPerReplay = usPer(replay.cpu.serverPercentOfCore, replay.requestsPerSecond);
   const floorUsPerSale = serverUsPerReplay === null ? null : round(2 * serverUsPerReplay + 2 * signature, 0);
   const target = TARGET_SALES_PER_SECOND[engine];
@@ -745,6 +854,7 @@ function measureFloor(engine: EngineName, dataDir: string, sales: SalesLoad, rep
     signatureUs: signature,
     fsyncP50Us: fsync.p50,
     fsyncP99Us: fsync.p99,
+    roundTripUs: roundTrip,
     serverUsPerSale: usPer(sales.cpu.serverPercentOfCore, sales.salesPerSecond),
     postgresUsPerSale: engine === 'postgres' ? usPer(sales.cpu.postgresPercentOfCore, sales.salesPerSecond) : null,
     clientUsPerSale: usPer(sales.cpu.clientPercentOfCore, sales.salesPerSecond),
@@ -1015,7 +1125,7 @@ async function benchEngine(engine: EngineName): Promise<EngineResult | EngineSki
     );
     const replay = await replayLoad(server, tills);
     log(`  [${engine}] the floor: signatures and syncs on this machine …`);
-    const floor = measureFloor(engine, dataDir, load, replay.load);
+    const floor = await measureFloor(engine, dataDir, load, replay.load);
 
     log(`  [${engine}] verifying against the database and journal/verify …`);
     const verification = await verify(server, database, tills, [warmup, measured, replay.first]);
@@ -1058,6 +1168,9 @@ function floorLines(f: Floor): string[] {
   return [
     `  CPU per sale               server ${us(f.serverUsPerSale)}${database}, client ${us(f.clientUsPerSale)}; server per replayed completion ${us(f.serverUsPerReplay)}`,
     `  the floor (same run)       ECDSA P-256 signature ${f.signatureUs} µs; 4 KiB append + fdatasync p50 ${f.fsyncP50Us} µs, p99 ${f.fsyncP99Us} µs`,
+    f.roundTripUs === null
+      ? '                             loopback round trip: not measured'
+      : `                             loopback round trip ${f.roundTripUs.wall} µs: CPU ${f.roundTripUs.sender} µs in the sender, ${f.roundTripUs.answerer} µs in the answering process`,
     `                             → 2 requests' HTTP work + 2 signatures: ${us(f.floorUsPerSale)} of the event loop per sale, at most ${f.floorSalesPerSecond ?? '?'} sales/s`,
     `                             → ${f.targetSalesPerSecond} sales/s leave the event loop ${f.targetUsPerSale} µs per sale: ${us(f.leftForDatabaseUs)} for all the database work;`,
     `                               the machine's ${f.cores} cores ${f.machineUsPerSaleAtTarget} µs per sale for server, database and client (now ${machine} µs)`,
