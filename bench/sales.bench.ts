@@ -37,13 +37,14 @@
  * - BENCH_REGISTERS (default 16) and BENCH_CONNECTIONS_PER_REGISTER (default 4);
  * - BENCH_ENGINES: `sqlite,postgres` (default) or one of them;
  * - BENCH_DB_POOL_SIZE: passed to the server as OPENFISKAL_DB_POOL_SIZE (default: the server's own default);
+ * - BENCH_IDEMPOTENCY_KEYS=1: every start and completion sends a fresh `Idempotency-Key` (default: none);
  * - BENCH_DATABASE_URL: PostgreSQL base URL (default: the local socket, else 127.0.0.1:5432, database test); the
  *   bench works in a fresh schema (via `search_path`) that it drops afterwards.
  *
  * The summary is printed and written to bench/results/sales.json.
  * @module
  */
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { closeSync, fdatasyncSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -100,6 +101,10 @@ const PER_REGISTER = positiveInteger(['BENCH_CONNECTIONS_PER_REGISTER'], 4);
 const CONNECTIONS = REGISTERS * PER_REGISTER;
 /** OPENFISKAL_DB_POOL_SIZE for the server (PostgreSQL connections), or null for its default. */
 const POOL_SIZE = process.env.BENCH_DB_POOL_SIZE === undefined ? null : positiveInteger(['BENCH_DB_POOL_SIZE'], 10);
+/** Every sale request carries a fresh `Idempotency-Key`, as a till that retries safely sends them (BENCH_IDEMPOTENCY_KEYS=1). */
+const WITH_KEYS = process.env.BENCH_IDEMPOTENCY_KEYS === '1';
+/** The headers of one sale request: a fresh key when WITH_KEYS. */
+const saleHeaders = (): Record<string, string> => (WITH_KEYS ? { 'idempotency-key': randomUUID() } : {});
 const WARMUP_S = 2;
 const HEALTHZ_WARMUP_S = 1;
 
@@ -393,7 +398,7 @@ async function saleLoop(connection: Connection, registerId: string, tally: Tally
     let sentAt = performance.now();
     let started: Reply;
     try {
-      started = await connection.send('POST', `/v1/registers/${registerId}/sales`, START_BODY);
+      started = await connection.send('POST', `/v1/registers/${registerId}/sales`, START_BODY, saleHeaders());
     } catch (error) {
       tally.error('start', error);
       await sleep(20);
@@ -409,7 +414,7 @@ async function saleLoop(connection: Connection, registerId: string, tally: Tally
     sentAt = performance.now();
     let completed: Reply;
     try {
-      completed = await connection.send('POST', `/v1/sales/${sale.id}/complete`, payment);
+      completed = await connection.send('POST', `/v1/sales/${sale.id}/complete`, payment, saleHeaders());
     } catch (error) {
       tally.startedNotCompleted += 1;
       tally.error('complete', error);
@@ -1274,6 +1279,7 @@ function writeJson(results: readonly (EngineResult | EngineSkipped)[]): string {
       connections_per_register: PER_REGISTER,
       connections: CONNECTIONS,
       db_pool_size: POOL_SIZE ?? 'server default',
+      idempotency_keys: WITH_KEYS,
     },
     results,
   });
@@ -1284,7 +1290,7 @@ function writeJson(results: readonly (EngineResult | EngineSkipped)[]): string {
 async function main(): Promise<number> {
   log(
     `OpenFiskal sales bench: ${REGISTERS} DE registers × ${PER_REGISTER} keep-alive connections, ` +
-      `${WARMUP_S} s warm-up + ${SALES_S} s, node ${process.version}`,
+      `${WARMUP_S} s warm-up + ${SALES_S} s, ${WITH_KEYS ? 'an Idempotency-Key on every sale request' : 'no Idempotency-Keys'}, node ${process.version}`,
   );
   const results = await benchEngines(BENCH_ENGINES, benchEngine, printBlock);
   printSummary(results);

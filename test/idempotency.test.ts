@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { ErrorBody } from '../src/errors/app-error.js';
 import type { ApiKeyView } from '../src/modules/api-keys/api-key.service.js';
 import { fingerprint, LeaseLostError } from '../src/modules/idempotency/idempotency.service.js';
@@ -41,6 +41,31 @@ async function holdWriteLock(t: TestApp): Promise<() => Promise<void>> {
     await client.query('rollback');
     await client.end();
   };
+}
+
+/** The state of a stored key as another connection sees it (only what is committed). */
+async function readClaimFromOutside(t: TestApp, key: string): Promise<string | undefined> {
+  if (t.scratch.location.kind === 'sqlite') {
+    const other = new BetterSqlite3(t.scratch.location.path, { readonly: true });
+    try {
+      const row = other.prepare('select state from idempotency_keys where idempotency_key = ?').get(key) as
+        { state: string } | undefined;
+      return row?.state;
+    } finally {
+      other.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: t.scratch.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ state: string }>(
+      'select state from idempotency_keys where idempotency_key = $1',
+      [key],
+    );
+    return rows[0]?.state;
+  } finally {
+    await client.end();
+  }
 }
 
 describeDb('idempotency', () => {
@@ -217,6 +242,35 @@ describeDb('idempotency', () => {
     );
     expect(response.retryable).toBe(true);
     expect(await countOrganizations(t)).toBe(0);
+  });
+
+  it('commits a new claim by itself, at once: on PostgreSQL one statement without BEGIN and COMMIT', async () => {
+    const { platformId } = await createPlatform(t);
+    const print = fingerprint({ method: 'POST', path: '/v1/organizations', organizationId: null, body: {} });
+    // A spy that calls through: it only records what the pool's connections send.
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    let claim;
+    let sent: string[];
+    try {
+      claim = await t.container.idempotency.claim(`${platformId}/-`, 'fresh', print);
+    } finally {
+      sent = spy.mock.calls.map(([first]: unknown[]) =>
+        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? ''),
+      );
+      spy.mockRestore();
+    }
+    expect(claim.kind).toBe('claimed');
+    // Committed: another connection sees the claim (a duplicate would get 409, not wait).
+    const stored = await readClaimFromOutside(t, 'fresh');
+    expect(stored).toBe('in_progress');
+    if (t.scratch.location.kind === 'postgres') {
+      const words = sent.map((text) => /^(?:\/\*[^*]*\*\/\s*)?(\w+)/.exec(text)?.[1]?.toLowerCase());
+      expect(words).toEqual(['select', 'insert']); // the read for a replay, then the claim itself
+    }
+    // Inside a transaction it refuses: it could not commit apart from it.
+    await expect(t.database.transaction(() => t.database.standalone(() => Promise.resolve(1)))).rejects.toThrow(
+      /inside a transaction/,
+    );
   });
 
   it('lets a retry take over the key of a request that died, and then refuses the dead one', async () => {

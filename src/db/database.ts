@@ -31,6 +31,12 @@ export interface UnitOfWork {
    * Outside a transaction it throws.
    */
   afterCommit(task: () => void): void;
+  /**
+   * Runs one write that must commit on its own, at once, outside any other transaction. Where a single statement
+   * commits by itself (PostgreSQL) it is sent as just that: one round trip instead of BEGIN, the statement and
+   * COMMIT. Elsewhere it runs as a unit of work. Inside a transaction it throws, since it could not commit apart.
+   */
+  standalone<T>(write: () => Promise<T>): Promise<T>;
 }
 
 export interface Database extends UnitOfWork {
@@ -132,6 +138,11 @@ class KyselyDatabase implements Database {
     const current = this.#current.getStore();
     if (current === undefined) throw new Error('afterRollback needs a running transaction');
     current.afterRollback.push(task);
+  }
+
+  async standalone<T>(write: () => Promise<T>): Promise<T> {
+    if (this.#current.getStore() !== undefined) throw new Error('standalone cannot run inside a transaction');
+    return this.capabilities.autocommitStatements ? write() : this.transaction(write);
   }
 
   afterCommit(task: () => void): void {

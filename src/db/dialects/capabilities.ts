@@ -13,4 +13,9 @@ export interface DialectCapabilities {
   readonly namedSchemas: boolean;
   /** A `WITH` clause may hold an UPDATE whose rows the statement then uses (PostgreSQL): two writes, one round trip. */
   readonly writesInWith: boolean;
+  /**
+   * A single statement sent outside a transaction commits by itself on a connection of its own (PostgreSQL). On
+   * SQLite the one writer connection may be holding a group-commit batch, so every write goes through a unit of work.
+   */
+  readonly autocommitStatements: boolean;
 }

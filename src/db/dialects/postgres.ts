@@ -27,6 +27,7 @@ export const postgresCapabilities: DialectCapabilities = {
   concurrentConnections: true,
   namedSchemas: true,
   writesInWith: true,
+  autocommitStatements: true,
 };
 
 /**

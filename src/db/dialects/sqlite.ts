@@ -28,6 +28,7 @@ export const sqliteCapabilities: DialectCapabilities = {
   concurrentConnections: false,
   namedSchemas: false,
   writesInWith: false,
+  autocommitStatements: false,
 };
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;

@@ -103,21 +103,25 @@ export function createIdempotencyService(deps: IdempotencyServiceDeps) {
         const replay = replayOf(stored, scope, key);
         if (replay !== null) return replay;
       }
+      const now = clock.now();
+      const lease = newLease(now);
+      const claim: NewClaim = {
+        scope,
+        idempotencyKey: key,
+        fingerprint: requestFingerprint,
+        leaseToken: lease.token,
+        leaseExpiresAt: lease.expiresAt,
+        createdAt: toUtcString(now),
+        expiresAt: toUtcString(addHours(now, ttlHours)),
+      };
+      // A new key, the common case: the insert alone, committed at once so that a concurrent duplicate sees it (on
+      // PostgreSQL one round trip, not three).
+      if (await unitOfWork.standalone(() => repository.insertClaim(claim))) {
+        return { kind: 'claimed', leaseToken: lease.token };
+      }
+      // The key is taken: decide against the entry as it is now, in one transaction.
       return unitOfWork.transaction(async (): Promise<Claim> => {
-        const now = clock.now();
-        const nowText = toUtcString(now);
-        const lease = newLease(now);
-        const claim: NewClaim = {
-          scope,
-          idempotencyKey: key,
-          fingerprint: requestFingerprint,
-          leaseToken: lease.token,
-          leaseExpiresAt: lease.expiresAt,
-          createdAt: nowText,
-          expiresAt: toUtcString(addHours(now, ttlHours)),
-        };
-        if (await repository.insertClaim(claim)) return { kind: 'claimed', leaseToken: lease.token };
-
+        const nowText = toUtcString(clock.now());
         const existing = await repository.find(scope, key);
         if (existing === undefined) return { kind: 'in_progress' }; // released between our insert and read
         if (existing.expiresAt <= nowText) {
