@@ -11,6 +11,7 @@ import {
   type FiscalRegisterFixture,
 } from './helpers/fiscal.js';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
+import { triggerClosing } from './helpers/closings.js';
 
 describeDb('limits: open operations per register', () => {
   let t: TestApp;
@@ -101,6 +102,59 @@ describeDb('limits: open operations per register', () => {
       'operation_not_open',
     );
     expect(await openCounts()).toEqual({ counted: 2, rows: 2 });
+  });
+});
+
+describeDb('limits: a count of open operations that drifted', () => {
+  let t: TestApp;
+  let fx: FiscalRegisterFixture;
+  beforeAll(async () => {
+    t = await buildTestApp({ maxOpenOperations: 3 });
+    fx = await createFiscalRegister(t);
+  });
+  afterAll(() => t.close());
+
+  const counted = async () =>
+    Number(
+      (
+        await t.database
+          .executor()
+          .selectFrom('registers')
+          .select('open_operations')
+          .where('id', '=', fx.register.id)
+          .executeTakeFirstOrThrow()
+      ).open_operations,
+    );
+  /** Sets the count, as a process of an older version leaves it that starts or finishes operations uncounted. */
+  const drift = (to: bigint) =>
+    t.database
+      .executor()
+      .updateTable('registers')
+      .set({ open_operations: to })
+      .where('id', '=', fx.register.id)
+      .execute();
+  const startSale = () =>
+    fx.registerApi.post<Operation>(`/v1/registers/${fx.register.id}/sales`, { line_items: [line('Tee', 1, 200)] });
+
+  it('lets the rows decide before refusing a start, and sets the count from them at every daily closing', async () => {
+    for (let i = 0; i < 2; i++) expect((await startSale()).status).toBe(201);
+    expect(await counted()).toBe(2);
+
+    // Counted too high: the start is checked against the rows, goes through, and the count is right again.
+    await drift(40n);
+    expect((await startSale()).status).toBe(201);
+    expect(await counted()).toBe(3);
+    // At the limit by the rows too: refused, and the count stays.
+    expectError(await startSale(), 409, 'too_many_open_operations');
+    expect(await counted()).toBe(3);
+
+    // Counted too low: the daily closing, which looks at the open rows anyway, sets the count from them.
+    await drift(-5n);
+    const closing = await triggerClosing(fx.registerApi, fx.register.id, { cancel_open_operations: true });
+    expect(closing.state).toBe('completed');
+    expect(await counted()).toBe(0);
+    expect((await startSale()).status).toBe(201);
+    expect(await counted()).toBe(1);
   });
 });
 

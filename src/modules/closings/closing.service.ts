@@ -77,7 +77,7 @@ export interface ClosingServiceDeps {
   readonly totals: ClosingTotals;
   readonly unitOfWork: UnitOfWork;
   readonly clock: Clock;
-  readonly registers: Pick<RegisterService, 'findRow' | 'findById' | 'lock'>;
+  readonly registers: Pick<RegisterService, 'findRow' | 'findById' | 'lock' | 'recountOpenOperations'>;
   readonly locations: Pick<LocationService, 'findRow'>;
   readonly organizations: Pick<OrganizationService, 'get'>;
   readonly operations: Pick<OperationService, 'cancelOpen'>;
@@ -268,15 +268,15 @@ export function createClosingService(deps: ClosingServiceDeps) {
       }
       await deps.fiscalUnits.signingUnitOf(found);
       if (type !== 'shift') {
-        // The register's count, read under its lock, spares the search for open operations when there are none.
-        const counted = (await registers.findById(found.id))?.open_operations ?? 1n;
-        const open = Number(counted) === 0 ? [] : await repository.openOperationIds(found.id);
+        const open = await repository.openOperationIds(found.id);
         if (open.length > 0 && body.cancel_open_operations !== true) {
           throw new AppError('open_operations_exist', {
             message: `${String(open.length)} operation(s) are open (${open.slice(0, 5).join(', ')}${open.length > 5 ? ', …' : ''}); complete or cancel them, or send "cancel_open_operations": true.`,
           });
         }
         for (const id of open) await deps.operations.cancelOpen(tenant, id, `Cancelled by the ${type} closing`);
+        // The rows have the last word on the register's count of open operations, once a day at least.
+        await registers.recountOpenOperations(found.id, false);
       }
       // Re-read under the lock: the cut is the journal as it stands now, after the cancellations.
       const register = (await registers.findById(found.id)) ?? found;

@@ -66,7 +66,12 @@ export interface OperationServiceDeps {
   readonly clock: Clock;
   readonly registers: Pick<
     RegisterService,
-    'findRow' | 'findForEvent' | 'findForOperationEvent' | 'nextSequenceNumber' | 'operationClosed'
+    | 'findRow'
+    | 'findForEvent'
+    | 'findForOperationEvent'
+    | 'nextSequenceNumber'
+    | 'operationClosed'
+    | 'recountOpenOperations'
   >;
   readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTimeIn'>;
   readonly journal: JournalAppender;
@@ -436,10 +441,15 @@ export function createOperationService(deps: OperationServiceDeps) {
     // The sequence number first: taking it holds the register's row lock until commit (the register lock every
     // fiscal event takes first), and a refusal below rolls it back with everything else, the count of open
     // operations included.
-    const { sequenceNumber: sequence, openOperations } = await registers.nextSequenceNumber(
+    const { sequenceNumber: sequence, openOperations: counted } = await registers.nextSequenceNumber(
       input.register.id,
       staysOpen(input.type),
     );
+    // Before refusing, the rows decide: the count may have drifted (registers.recountOpenOperations).
+    const openOperations =
+      staysOpen(input.type) && counted > deps.maxOpenOperations
+        ? await registers.recountOpenOperations(input.register.id, true)
+        : counted;
     if (staysOpen(input.type) && openOperations > deps.maxOpenOperations) {
       throw new AppError('too_many_open_operations', {
         message: `The register has ${String(openOperations - 1)} open operations; complete or cancel some first.`,

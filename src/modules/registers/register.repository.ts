@@ -1,7 +1,7 @@
 import type { Database } from '../../db/database.js';
 import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DB, RegistersTable } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
 
@@ -175,6 +175,22 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
     /** One open operation fewer (one that was counted by {@link nextSequenceNumber} was completed or cancelled). */
     async operationClosed(id: string): Promise<void> {
       await closeOperation.run({ id });
+    },
+
+    /** Sets `open_operations` to the open rows' count, plus one when `starting`; returns it. */
+    async recountOpenOperations(id: string, starting: boolean): Promise<number> {
+      const row = await db
+        .executor()
+        .updateTable('registers')
+        .set({
+          open_operations: sql<bigint>`(select count(*) from operations where register_id = ${id} and state = 'open') + ${
+            starting ? 1 : 0
+          }`,
+        })
+        .where('id', '=', id)
+        .returning('open_operations')
+        .executeTakeFirstOrThrow();
+      return Number(row.open_operations);
     },
 
     /** For the worker, which acts for no tenant. */

@@ -208,6 +208,14 @@ export function createRegisterService(deps: RegisterServiceDeps) {
     /** Inside the transaction that completes or cancels an operation that stayed open: one open operation fewer. */
     operationClosed: (registerId: string) => repository.operationClosed(registerId),
 
+    /**
+     * Under the register's lock: sets its count of open operations to the number of its open rows, plus one for an
+     * operation being started whose row is not inserted yet; returns the count. For when the count may have drifted:
+     * a process of an older version, during a rolling upgrade, starts and finishes operations without counting them.
+     */
+    recountOpenOperations: (registerId: string, starting: boolean) =>
+      repository.recountOpenOperations(registerId, starting),
+
     presentRow,
 
     async update(tenant: Tenant, id: string, patch: UpdateRegisterBody): Promise<Register> {
