@@ -67,15 +67,19 @@ export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
       await db.executor().updateTable('fiscal_units').set(changes).where('id', '=', id).execute();
     },
 
-    /** The register's open operations, as counted under its lock (`registers.open_operations`). */
+    /**
+     * The register's open operations, counted from the rows: a unit is taken out of service only when none is open,
+     * so this does not trust `registers.open_operations`, which can drift (registers.service, recountOpenOperations).
+     */
     async countOpenOperations(registerId: string): Promise<number> {
       const row = await db
         .executor()
-        .selectFrom('registers')
-        .select('open_operations')
-        .where('id', '=', registerId)
+        .selectFrom('operations')
+        .select((eb) => eb.fn.countAll<string | number | bigint>().as('count'))
+        .where('register_id', '=', registerId)
+        .where('state', '=', 'open')
         .executeTakeFirstOrThrow();
-      return Number(row.open_operations);
+      return Number(row.count);
     },
 
     async insertDevice(row: Insertable<SigningDevicesTable>): Promise<void> {
