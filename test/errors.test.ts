@@ -206,7 +206,7 @@ describeDb('errors', () => {
 
   it('never writes keys or tokens into the log', async () => {
     const { platform, setupToken } = await t.container.platforms.createPlatform('Logged');
-    const boot = await t.api.post<{ api_key: string }>('/v1/auth/bootstrap', { setup_token: setupToken });
+    const boot = await t.api.post<{ api_key: string; id: string }>('/v1/auth/bootstrap', { setup_token: setupToken });
     const key = boot.body.api_key;
     await t.api.as(key).get('/v1/organizations');
     await t.api.get(`/v1/registers/reg_x`, { headers: { 'x-register-api-key': 'ofk_reg_test_' + 'A'.repeat(40) } });
@@ -216,5 +216,13 @@ describeDb('errors', () => {
     expect(logs.text).not.toContain(setupToken);
     expect(logs.text).not.toContain('A'.repeat(40));
     expect(platform.id).toMatch(/^plt_/);
+    // The line of an authenticated request names who made it (by id, never by secret).
+    const lines = logs.text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const completed = lines.find((line) => line.msg === 'request completed' && line.path === '/v1/organizations');
+    expect(completed).toMatchObject({ platform_id: platform.id, key_id: boot.body.id, status_code: 200 });
+    expect(completed?.request_id).toMatch(/^req_/);
   });
 });
