@@ -90,6 +90,7 @@ import {
   BENCH_ENGINES,
 } from './common.js';
 import { runAutocannon } from './autocannon.js';
+import { WRITE_FLOOR_UNITS_PER_COMMIT, sqliteWriteFloorUs } from './sqlite-write-floor.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -695,6 +696,11 @@ interface Floor {
    * (the server's side of a statement) and in the process that answers (PostgreSQL's side).
    */
   readonly roundTripUs: { readonly wall: number; readonly sender: number; readonly answerer: number } | null;
+  /**
+   * SQLite: CPU µs of a sale's rows alone, written in this process to an empty copy of the server's schema
+   * (bench/sqlite-write-floor.ts); null on PostgreSQL.
+   */
+  readonly sqliteWritesUs: number | null;
   /** CPU per completed sale under the sales load (µs): the server process, PostgreSQL's processes, the client. */
   readonly serverUsPerSale: number | null;
   readonly postgresUsPerSale: number | null;
@@ -705,6 +711,11 @@ interface Floor {
   readonly floorUsPerSale: number | null;
   /** Sales/s that one event loop completes at that floor. */
   readonly floorSalesPerSecond: number | null;
+  /** SQLite: that floor plus the sale's rows alone, and the sales/s one event loop completes at it. */
+  readonly floorWithWritesUsPerSale: number | null;
+  readonly floorWithWritesSalesPerSecond: number | null;
+  /** SQLite: the sales/s all the machine's cores complete if the server costs that floor and the client what it does. */
+  readonly machineFloorSalesPerSecond: number | null;
   /** The engine's target, the µs per sale it leaves one event loop, and what is left of those after the floor. */
   readonly targetSalesPerSecond: number;
   readonly targetUsPerSale: number;
@@ -850,22 +861,32 @@ async function measureFloor(engine: EngineName, dataDir: string, sales: SalesLoa
   const signature = signatureUs();
   const fsync = fsyncUs(dataDir);
   const roundTrip = await roundTripUs();
+  const sqliteWritesUs = engine === 'sqlite' ? sqliteWriteFloorUs(sqlitePath(dataDir), dataDir) : null;
   const serverUsPerReplay = usPer(replay.cpu.serverPercentOfCore, replay.requestsPerSecond);
   const floorUsPerSale = serverUsPerReplay === null ? null : round(2 * serverUsPerReplay + 2 * signature, 0);
   const target = TARGET_SALES_PER_SECOND[engine];
   const targetUsPerSale = round(1e6 / target, 0);
   const cores = availableParallelism();
+  const clientUsPerSale = usPer(sales.cpu.clientPercentOfCore, sales.salesPerSecond);
+  const floorWithWrites = floorUsPerSale === null || sqliteWritesUs === null ? null : floorUsPerSale + sqliteWritesUs;
   return {
     signatureUs: signature,
     fsyncP50Us: fsync.p50,
     fsyncP99Us: fsync.p99,
     roundTripUs: roundTrip,
+    sqliteWritesUs,
     serverUsPerSale: usPer(sales.cpu.serverPercentOfCore, sales.salesPerSecond),
     postgresUsPerSale: engine === 'postgres' ? usPer(sales.cpu.postgresPercentOfCore, sales.salesPerSecond) : null,
-    clientUsPerSale: usPer(sales.cpu.clientPercentOfCore, sales.salesPerSecond),
+    clientUsPerSale,
     serverUsPerReplay,
     floorUsPerSale,
     floorSalesPerSecond: floorUsPerSale === null ? null : round(1e6 / floorUsPerSale, 0),
+    floorWithWritesUsPerSale: floorWithWrites,
+    floorWithWritesSalesPerSecond: floorWithWrites === null ? null : round(1e6 / floorWithWrites, 0),
+    machineFloorSalesPerSecond:
+      floorWithWrites === null || clientUsPerSale === null
+        ? null
+        : round((cores * 1e6) / (floorWithWrites + clientUsPerSale), 0),
     targetSalesPerSecond: target,
     targetUsPerSale,
     leftForDatabaseUs: floorUsPerSale === null ? null : targetUsPerSale - floorUsPerSale,
@@ -1177,6 +1198,13 @@ function floorLines(f: Floor): string[] {
       ? '                             loopback round trip: not measured'
       : `                             loopback round trip ${f.roundTripUs.wall} µs: CPU ${f.roundTripUs.sender} µs in the sender, ${f.roundTripUs.answerer} µs in the answering process`,
     `                             → 2 requests' HTTP work + 2 signatures: ${us(f.floorUsPerSale)} of the event loop per sale, at most ${f.floorSalesPerSecond ?? '?'} sales/s`,
+    ...(f.sqliteWritesUs === null
+      ? []
+      : [
+          `                             a sale's rows alone, written by SQLite in batches of ${WRITE_FLOOR_UNITS_PER_COMMIT} units: ${us(f.sqliteWritesUs)} of CPU`,
+          `                             → with them: ${us(f.floorWithWritesUsPerSale)} per sale, at most ${f.floorWithWritesSalesPerSecond ?? '?'} sales/s on one event loop;`,
+          `                               with the client's ${us(f.clientUsPerSale)} on all ${f.cores} cores, at most ${f.machineFloorSalesPerSecond ?? '?'} sales/s`,
+        ]),
     `                             → ${f.targetSalesPerSecond} sales/s leave the event loop ${f.targetUsPerSale} µs per sale: ${us(f.leftForDatabaseUs)} for all the database work;`,
     `                               the machine's ${f.cores} cores ${f.machineUsPerSaleAtTarget} µs per sale for server, database and client (now ${machine} µs)`,
   ];
@@ -1233,6 +1261,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
     'ratio same',
     'replay/s',
     'floor/s',
+    '+rows/s',
     'srv cpu%',
     'rq wait%',
     'box busy%',
@@ -1258,6 +1287,7 @@ function printSummary(results: readonly (EngineResult | EngineSkipped)[]): void 
           r.ratioSameClient,
           r.replay.requestsPerSecond,
           r.floor.floorSalesPerSecond ?? '?',
+          r.floor.floorWithWritesSalesPerSecond ?? '-',
           r.sales.cpu.serverPercentOfCore ?? '?',
           r.sales.cpu.serverRunqueueWaitPercent ?? '?',
           r.sales.cpu.machineBusyPercent ?? '?',
