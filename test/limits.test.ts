@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Operation } from '../src/modules/operations/operation.schemas.js';
 import { expectError } from './helpers/assertions.js';
 import { describeDb } from './helpers/engines.js';
@@ -102,6 +103,35 @@ describeDb('limits: open operations per register', () => {
       'operation_not_open',
     );
     expect(await openCounts()).toEqual({ counted: 2, rows: 2 });
+  });
+
+  it('counts a completed sale out in the statement that stores its end (PostgreSQL: one round trip)', async () => {
+    const opened = await fx.registerApi.post<Operation>(`/v1/registers/${fx.register.id}/sales`, {
+      line_items: [line('Tee', 1, 200)],
+    });
+    expect(opened.status, opened.text).toBe(201);
+    const before = await openCounts();
+    // A spy that calls through: it only records what the pool's connections send.
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    let sent: string[];
+    let done;
+    try {
+      done = await fx.registerApi.post(`/v1/sales/${opened.body.id}/complete`, {
+        payments: [{ method: 'cash', direction: 'inbound', amount: 200 }],
+      });
+    } finally {
+      sent = spy.mock.calls.map(([first]: unknown[]) =>
+        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? ''),
+      );
+      spy.mockRestore();
+    }
+    expect(done.status, done.text).toBe(200);
+    expect(await openCounts()).toEqual({ counted: before.counted - 1, rows: before.rows - 1 });
+    if (t.scratch.location.kind === 'postgres') {
+      const counting = sent.filter((text) => text.includes('"open_operations"'));
+      expect(counting).toHaveLength(1);
+      expect(counting[0]).toMatch(/^\/\* prepared \*\/ with "closed" as \(update "registers" .*\) update "operations"/);
+    }
   });
 
   it('lets the rows decide before refusing a start, and sets the count from them at every daily closing', async () => {

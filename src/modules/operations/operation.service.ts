@@ -66,12 +66,7 @@ export interface OperationServiceDeps {
   readonly clock: Clock;
   readonly registers: Pick<
     RegisterService,
-    | 'findRow'
-    | 'findForEvent'
-    | 'findForOperationEvent'
-    | 'nextSequenceNumber'
-    | 'operationClosed'
-    | 'recountOpenOperations'
+    'findRow' | 'findForEvent' | 'findForOperationEvent' | 'nextSequenceNumber' | 'recountOpenOperations'
   >;
   readonly fiscalUnits: Pick<FiscalUnitService, 'providerOf' | 'signingUnitOf' | 'record' | 'eventTimeIn'>;
   readonly journal: JournalAppender;
@@ -520,7 +515,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     // The journal entry first: its seq places the operation in the closings' periods.
     const seq = await journalOperation(journalType, updated, operation);
     updated.final_journal_seq = seq;
-    await repository.update(row.id, {
+    const finished = {
       state: updated.state,
       fiscal_state: updated.fiscal_state,
       data: updated.data,
@@ -529,8 +524,10 @@ export function createOperationService(deps: OperationServiceDeps) {
       completed_at: updated.completed_at,
       updated_at: updated.updated_at,
       final_journal_seq: seq,
-    });
-    if (staysOpen(row.type)) await registers.operationClosed(row.register_id);
+    };
+    // An operation that stayed open was counted among its register's open ones; it no longer is.
+    if (staysOpen(row.type)) await repository.updateClosing(row.id, finished, row.register_id);
+    else await repository.update(row.id, finished);
     await deps.summary.record(
       updated.register_id,
       seq,

@@ -74,12 +74,6 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       .where('id', '=', p.id)
       .returning(['last_sequence_number', 'open_operations']),
   );
-  const closeOperation = prepareQuery(db, (q, p: { id: string }) =>
-    q
-      .updateTable('registers')
-      .set((eb) => ({ open_operations: eb('open_operations', '-', 1n) }))
-      .where('id', '=', p.id),
-  );
 
   return {
     async insert(row: Insertable<RegistersTable>): Promise<void> {
@@ -170,11 +164,6 @@ export function createRegisterRepository(db: Pick<Database, 'executor' | 'capabi
       const row = await takeSequenceNumber.first({ id, opened: staysOpen ? 1n : 0n });
       if (row === undefined) throw new Error(`register ${id} does not exist`);
       return { sequenceNumber: row.last_sequence_number, openOperations: Number(row.open_operations) };
-    },
-
-    /** One open operation fewer (one that was counted by {@link nextSequenceNumber} was completed or cancelled). */
-    async operationClosed(id: string): Promise<void> {
-      await closeOperation.run({ id });
     },
 
     /** Sets `open_operations` to the open rows' count, plus one when `starting`; returns it. */

@@ -205,9 +205,6 @@ export function createRegisterService(deps: RegisterServiceDeps) {
     nextSequenceNumber: (registerId: string, staysOpen: boolean) =>
       repository.nextSequenceNumber(registerId, staysOpen),
 
-    /** Inside the transaction that completes or cancels an operation that stayed open: one open operation fewer. */
-    operationClosed: (registerId: string) => repository.operationClosed(registerId),
-
     /**
      * Under the register's lock: sets its count of open operations to the number of its open rows, plus one for an
      * operation being started whose row is not inserted yet; returns the count. For when the count may have drifted:
