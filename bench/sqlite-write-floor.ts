@@ -40,12 +40,6 @@ interface RegisterTarget {
   readonly totals: string;
 }
 
-function one(db: Database.Database, sql: string, ...parameters: unknown[]): Row {
-  const row = db.prepare(sql).get(...parameters) as Row | undefined;
-  if (row === undefined) throw new Error(`no row for: ${sql}`);
-  return row;
-}
-
 function pair(rows: Row[], what: string): readonly [Row, Row] {
   const [first, second] = rows;
   if (rows.length !== 2 || first === undefined || second === undefined) {
@@ -54,11 +48,12 @@ function pair(rows: Row[], what: string): readonly [Row, Row] {
   return [first, second];
 }
 
-function readTemplate(server: Database.Database): SaleTemplate {
-  const operation = one(
-    server,
-    "select * from operations where type = 'sale' and state = 'completed' order by rowid desc limit 1",
-  );
+/** The last completed sale the server stored, with its entries and logs; undefined if there is none. */
+function readTemplate(server: Database.Database): SaleTemplate | undefined {
+  const operation = server
+    .prepare("select * from operations where type = 'sale' and state = 'completed' order by rowid desc limit 1")
+    .get() as Row | undefined;
+  if (operation === undefined) return undefined;
   const journal = pair(
     server.prepare('select * from journal_entries where subject_id = ? order by seq').all(operation.id) as Row[],
     'journal entries',
@@ -74,7 +69,7 @@ function readTemplate(server: Database.Database): SaleTemplate {
   return { operation, journal, logs, openData: JSON.stringify(data) };
 }
 
-/** An empty database with the server's schema and its rows of every table a sale does not write to. */
+/** An empty copy of the server's schema with the rows of the tables a sale does not write to, and its buckets. */
 function emptyCopy(server: Database.Database, path: string): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -108,8 +103,9 @@ function emptyCopy(server: Database.Database, path: string): Database.Database {
 export function sqliteWriteFloorUs(serverPath: string, scratchDir: string): number | null {
   const path = join(scratchDir, 'write-floor.db');
   const server = new Database(serverPath, { readonly: true, fileMustExist: true });
-  let template: SaleTemplate;
+  let template: SaleTemplate | undefined;
   let registers: RegisterTarget[];
+  let db: Database.Database;
   try {
     template = readTemplate(server);
     registers = server
@@ -120,13 +116,7 @@ export function sqliteWriteFloorUs(serverPath: string, scratchDir: string): numb
           'where r.active_fiscal_unit_id is not null',
       )
       .all() as RegisterTarget[];
-    if (registers.length === 0) return null;
-  } catch {
-    server.close();
-    return null;
-  }
-  let db: Database.Database;
-  try {
+    if (template === undefined || registers.length === 0) return null;
     db = emptyCopy(server, path);
   } finally {
     server.close();
