@@ -7,6 +7,7 @@ import { createDatabase, type Database } from '../src/db/database.js';
 import { expectError } from './helpers/assertions.js';
 import { describeDb, engine } from './helpers/engines.js';
 import { createPlatform, createTenant } from './helpers/factories.js';
+import { parseLogLine } from './helpers/process.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
 
 const REQUEST_ID = /^req_[0-9a-f]{20}$/;
@@ -217,12 +218,11 @@ describeDb('errors', () => {
     expect(logs.text).not.toContain('A'.repeat(40));
     expect(platform.id).toMatch(/^plt_/);
     // The line of an authenticated request names who made it (by id, never by secret).
-    const lines = logs.text
+    const completed = logs.text
       .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const completed = lines.find((line) => line.msg === 'request completed' && line.path === '/v1/organizations');
+      .map(parseLogLine)
+      .find((line) => line?.msg === 'request completed' && line.path === '/v1/organizations');
     expect(completed).toMatchObject({ platform_id: platform.id, key_id: boot.body.id, status_code: 200 });
-    expect(completed?.request_id).toMatch(/^req_/);
+    expect(completed?.request_id).toMatch(REQUEST_ID);
   });
 });

@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ErrorBody } from '../src/errors/app-error.js';
 import type { ApiKeyView } from '../src/modules/api-keys/api-key.service.js';
 import { fingerprint, LeaseLostError } from '../src/modules/idempotency/idempotency.service.js';
@@ -8,7 +8,7 @@ import type { Organization } from '../src/modules/organizations/organization.sch
 import type { Register } from '../src/modules/registers/register.schemas.js';
 import type { Page } from '../src/shared/pagination.js';
 import { expectError } from './helpers/assertions.js';
-import { describeDb } from './helpers/engines.js';
+import { describeDb, statementsSentDuring } from './helpers/engines.js';
 import { createOrganization, createPlatform, createRegister, createTenant } from './helpers/factories.js';
 import { buildTestApp, ManualClock, type TestApp } from './helpers/test-app.js';
 
@@ -247,18 +247,9 @@ describeDb('idempotency', () => {
   it('commits a new claim by itself, at once: on PostgreSQL one statement without BEGIN and COMMIT', async () => {
     const { platformId } = await createPlatform(t);
     const print = fingerprint({ method: 'POST', path: '/v1/organizations', organizationId: null, body: {} });
-    // A spy that calls through: it only records what the pool's connections send.
-    const spy = vi.spyOn(pg.Client.prototype, 'query');
-    let claim;
-    let sent: string[];
-    try {
-      claim = await t.container.idempotency.claim(`${platformId}/-`, 'fresh', print);
-    } finally {
-      sent = spy.mock.calls.map(([first]: unknown[]) =>
-        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? ''),
-      );
-      spy.mockRestore();
-    }
+    const { result: claim, sent } = await statementsSentDuring(() =>
+      t.container.idempotency.claim(`${platformId}/-`, 'fresh', print),
+    );
     expect(claim.kind).toBe('claimed');
     // Committed: another connection sees the claim (a duplicate would get 409, not wait).
     const stored = await readClaimFromOutside(t, 'fresh');

@@ -1,9 +1,8 @@
 import { connect } from 'node:net';
-import pg from 'pg';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Operation } from '../src/modules/operations/operation.schemas.js';
 import { expectError } from './helpers/assertions.js';
-import { describeDb } from './helpers/engines.js';
+import { describeDb, statementsSentDuring } from './helpers/engines.js';
 import {
   cashSale,
   createFiscalRegister,
@@ -111,20 +110,11 @@ describeDb('limits: open operations per register', () => {
     });
     expect(opened.status, opened.text).toBe(201);
     const before = await openCounts();
-    // A spy that calls through: it only records what the pool's connections send.
-    const spy = vi.spyOn(pg.Client.prototype, 'query');
-    let sent: string[];
-    let done;
-    try {
-      done = await fx.registerApi.post(`/v1/sales/${opened.body.id}/complete`, {
+    const { result: done, sent } = await statementsSentDuring(() =>
+      fx.registerApi.post(`/v1/sales/${opened.body.id}/complete`, {
         payments: [{ method: 'cash', direction: 'inbound', amount: 200 }],
-      });
-    } finally {
-      sent = spy.mock.calls.map(([first]: unknown[]) =>
-        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? ''),
-      );
-      spy.mockRestore();
-    }
+      }),
+    );
     expect(done.status, done.text).toBe(200);
     expect(await openCounts()).toEqual({ counted: before.counted - 1, rows: before.rows - 1 });
     if (t.scratch.location.kind === 'postgres') {

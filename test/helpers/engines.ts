@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe, inject } from 'vitest';
+import { describe, inject, vi } from 'vitest';
 import type { DatabaseLocation } from '../../src/config/config.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -76,4 +76,21 @@ export async function createScratchDatabase(): Promise<ScratchDatabase> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs `fn` and returns its result with the SQL text of every statement PostgreSQL connections sent meanwhile, in
+ * order (none on SQLite). A spy that calls through: it only records what the pool's connections send.
+ */
+export async function statementsSentDuring<T>(fn: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
+  const spy = vi.spyOn(pg.Client.prototype, 'query');
+  try {
+    const result = await fn();
+    const sent = spy.mock.calls.map(([first]: unknown[]) =>
+      typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? ''),
+    );
+    return { result, sent };
+  } finally {
+    spy.mockRestore();
+  }
 }

@@ -172,7 +172,7 @@ export interface ServerProcess {
 }
 
 /** A JSON log line as an object; undefined for any other line (e.g. the setup token). */
-function parseLogLine(line: string): Record<string, unknown> | undefined {
+export function parseLogLine(line: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(line);
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
