@@ -13,6 +13,7 @@
  */
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { Database } from './database.js';
+import { DEFERRED_WRITE_MARKER } from './dialects/deferred-writes.js';
 import type { DB } from './schema.js';
 
 export interface PreparedQuery<P extends object, R> {
@@ -22,6 +23,13 @@ export interface PreparedQuery<P extends object, R> {
   first(parameters: P): Promise<R | undefined>;
   /** Runs a write; resolves with the rows it changed (0 on engines that do not report it). */
   run(parameters: P): Promise<bigint>;
+  /**
+   * Runs an INSERT whose outcome the rest of the unit of work does not need. Inside a transaction on an engine that
+   * can put writes in a `WITH` (PostgreSQL), the connection holds it back and sends it with the transaction's next
+   * statement, one round trip less (dialects/deferred-writes.ts); a failure then surfaces at that statement or at
+   * the commit, and rolls the unit of work back all the same. Elsewhere it runs at once.
+   */
+  defer(parameters: P): Promise<void>;
 }
 
 const MARKER_PREFIX = '\u0000prepared-parameter:';
@@ -38,7 +46,7 @@ interface Compiled {
 }
 
 export function prepareQuery<P extends object, R>(
-  db: Pick<Database, 'executor'> & Partial<Pick<Database, 'transactionConnection'>>,
+  db: Pick<Database, 'executor'> & Partial<Pick<Database, 'transactionConnection' | 'capabilities'>>,
   build: (query: Kysely<DB>, parameters: P) => Compilable<R>,
 ): PreparedQuery<P, R> {
   const byShape = new Map<string, Compiled>();
@@ -63,7 +71,7 @@ export function prepareQuery<P extends object, R>(
     return { query, slots };
   }
 
-  function execute(parameters: P) {
+  function execute(parameters: P, deferrable = false) {
     const values = parameters as Readonly<Record<string, unknown>>;
     const names = Object.keys(values).filter((name) => values[name] !== undefined);
     const shape = names.join(',');
@@ -73,10 +81,12 @@ export function prepareQuery<P extends object, R>(
       byShape.set(shape, compiled);
     }
     const bound = compiled.slots.map((slot) => ('name' in slot ? values[slot.name] : slot.constant));
-    const query: CompiledQuery = { ...compiled.query, parameters: bound };
     // In a transaction the statement goes straight to its connection: the same statement on the same connection,
     // without the executor's layers of promises (no plugins are configured, so they would not change it).
     const connection = db.transactionConnection?.() ?? null;
+    const deferred = deferrable && connection !== null && db.capabilities?.writesInWith === true;
+    const sql = deferred ? DEFERRED_WRITE_MARKER + compiled.query.sql : compiled.query.sql;
+    const query: CompiledQuery = { ...compiled.query, sql, parameters: bound };
     if (connection === null) return db.executor().executeQuery<R>(query);
     if (connection instanceof Promise) return connection.then((ready) => ready.executeQuery<R>(query));
     return connection.executeQuery<R>(query);
@@ -91,6 +101,9 @@ export function prepareQuery<P extends object, R>(
     },
     async run(parameters) {
       return (await execute(parameters)).numAffectedRows ?? 0n;
+    },
+    async defer(parameters) {
+      await execute(parameters, true);
     },
   };
 }

@@ -11,7 +11,10 @@ export interface DialectCapabilities {
   readonly concurrentConnections: boolean;
   /** Tables live in named schemas (PostgreSQL); one database may hold several installations side by side. */
   readonly namedSchemas: boolean;
-  /** A `WITH` clause may hold an UPDATE whose rows the statement then uses (PostgreSQL): two writes, one round trip. */
+  /**
+   * A `WITH` clause may hold an UPDATE whose rows the statement then uses, or an INSERT held back from an earlier
+   * call (PostgreSQL, dialects/deferred-writes.ts): two writes, one round trip.
+   */
   readonly writesInWith: boolean;
   /**
    * A single statement sent outside a transaction commits by itself on a connection of its own (PostgreSQL). On

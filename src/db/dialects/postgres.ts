@@ -19,6 +19,14 @@ import {
 } from 'kysely';
 import { isDatabaseUnavailable } from '../errors.js';
 import { PREPARED_STATEMENT_MARKER } from '../prepared.js';
+import {
+  canCarry,
+  carryHeldWrites,
+  DEFERRED_WRITE_MARKER,
+  heldWrite,
+  heldWritesAlone,
+  type HeldWrite,
+} from './deferred-writes.js';
 import type { DialectCapabilities } from './capabilities.js';
 
 export const postgresCapabilities: DialectCapabilities = {
@@ -235,6 +243,9 @@ function isStalePlan(error: unknown): error is Error {
   return error instanceof Error && 'code' in error && error.code === '0A000' && STALE_PLAN.test(error.message);
 }
 
+/** The end of a transaction that discards its writes (not `rollback to savepoint`, which keeps the earlier ones). */
+const ROLLBACK = /^\s*rollback\s*;?\s*$/i;
+
 /** One checkout of a pooled client, as Kysely uses it, with every statement bounded by {@link QUERY_TIMEOUT_MS}. */
 class TimedClient implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
@@ -243,6 +254,8 @@ class TimedClient implements PostgresPoolClient {
   #timedOut: QueryTimeoutError | undefined;
   #stale: StalePreparedStatementError | undefined;
   #untimed = false;
+  /** Writes held back for the transaction's next statement (deferred-writes.ts), in the order they were made. */
+  #held: HeldWrite[] = [];
 
   constructor(client: pg.PoolClient, onLost: () => void) {
     this.#client = client;
@@ -257,13 +270,40 @@ class TimedClient implements PostgresPoolClient {
   ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
     // Kysely streams through cursors only when the dialect is given a cursor class, which this one is not.
     if (typeof sql !== 'string') throw new Error('cursors are not supported');
-    return this.#execute<R>(sql, parameters);
+    if (sql.startsWith(DEFERRED_WRITE_MARKER)) {
+      const statement = { sql: sql.slice(DEFERRED_WRITE_MARKER.length), parameters };
+      const write = heldWrite(statement, PREPARED_STATEMENT_MARKER);
+      if (write === null) return this.#executeAfterHeld<R>(statement.sql, parameters);
+      this.#held.push(write);
+      return Promise.resolve({ command: 'INSERT', rowCount: 0, rows: [] });
+    }
+    return this.#executeAfterHeld<R>(sql, parameters);
   }
 
   release(): void {
+    this.#held = [];
     // A connection that timed out may still get the late answer, or never: either way the pool must not reuse it.
     // Nor one whose prepared statements went stale: closing it is the one way to drop them all.
     this.#client.release(this.#timedOut ?? this.#stale);
+  }
+
+  /**
+   * `sql` with the held writes (deferred-writes.ts): carried by it where it can, else sent on their own first. A
+   * ROLLBACK drops them unsent, as it would drop their rows; whatever fails, they are gone from this connection.
+   */
+  async #executeAfterHeld<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+    const held = this.#held;
+    if (held.length === 0) return this.#execute<R>(sql, parameters);
+    this.#held = [];
+    if (ROLLBACK.test(sql)) return this.#execute<R>(sql, parameters);
+    const statement = { sql, parameters };
+    if (canCarry(statement, held, PREPARED_STATEMENT_MARKER)) {
+      const carried = carryHeldWrites(held, statement, PREPARED_STATEMENT_MARKER);
+      return this.#execute<R>(carried.sql, carried.parameters);
+    }
+    const alone = heldWritesAlone(held, PREPARED_STATEMENT_MARKER);
+    await this.#execute(alone.sql, alone.parameters);
+    return this.#execute<R>(sql, parameters);
   }
 
   async #execute<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {

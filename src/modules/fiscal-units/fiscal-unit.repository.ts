@@ -106,7 +106,8 @@ export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
     },
 
     async insertLogMessage(row: Insertable<TseLogMessagesTable>): Promise<void> {
-      await insertLog.run(row);
+      // Nothing reads the message back in the unit of work that signs it: it may ride with the next statement.
+      await insertLog.defer(row);
     },
 
     async listLogMessages(fiscalUnitId: string): Promise<Array<Selectable<TseLogMessagesTable>>> {

@@ -52,7 +52,8 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
 
   return {
     async insert(row: Insertable<OperationsTable>): Promise<void> {
-      await insertRow.run(row);
+      // Nothing in the unit of work needs its outcome: it may ride with the next statement (the journal entry's).
+      await insertRow.defer(row);
     },
 
     async find(organizationId: string, id: string): Promise<OperationRow | undefined> {
