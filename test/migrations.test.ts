@@ -4,6 +4,7 @@ import { createDatabase, type Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
 import { countOpenOperations } from '../src/db/migrations/0008-open-operations.js';
+import * as partialIndexes from '../src/db/migrations/0009-partial-indexes.js';
 import type { Operation } from '../src/modules/operations/operation.schemas.js';
 import type { ApiClient, ApiResponse } from './helpers/api-client.js';
 import { expectError } from './helpers/assertions.js';
@@ -159,5 +160,49 @@ describeDb('migrations', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('keeps only the operations that have a value in two indexes, which the queries that read them still use (0009)', async () => {
+    const database = await open();
+    await migrateToLatest(database);
+    const executor = database.executor();
+    /** The index's definition as the engine keeps it. */
+    const definition = async (name: string): Promise<string> => {
+      const { rows } =
+        engine === 'postgres'
+          ? await sql<{ text: string }>`select indexdef as text from pg_indexes
+              where schemaname = current_schema() and indexname = ${name}`.execute(executor)
+          : await sql<{ text: string }>`select sql as text from sqlite_master where name = ${name}`.execute(executor);
+      return rows[0]?.text ?? '';
+    };
+    /** The plan of `query`, as text; PostgreSQL is told to avoid sequential scans, the tables being empty. */
+    const plan = (query: string): Promise<string> =>
+      database.transaction(async () => {
+        if (engine === 'postgres') await sql`set local enable_seqscan = off`.execute(database.executor());
+        const explain = engine === 'postgres' ? 'explain' : 'explain query plan';
+        const { rows } = await sql<Record<string, string>>`${sql.raw(`${explain} ${query}`)}`.execute(
+          database.executor(),
+        );
+        return rows.map((row) => row['QUERY PLAN'] ?? row.detail ?? '').join('\n');
+      });
+    const partial = {
+      operations_original: /where \(?"?original_operation_id"? is not null\)?/i,
+      operations_register_final_seq: /where \(?"?final_journal_seq"? is not null\)?/i,
+    };
+    for (const [name, condition] of Object.entries(partial)) expect(await definition(name)).toMatch(condition);
+    // The refunds of an original (operation.repository.ts listReturnsOf), and an export's keyset batches by journal
+    // seq (dsfinvk.repository.ts): a comparison with a value implies `is not null`.
+    expect(await plan(`select id from operations where original_operation_id = 'op_x'`)).toMatch(/operations_original/);
+    expect(
+      await plan(
+        `select id from operations where register_id = 'reg_x' and final_journal_seq > 0 and final_journal_seq <= 10 order by final_journal_seq limit 100`,
+      ),
+    ).toMatch(/operations_register_final_seq/);
+
+    // Down: both full again, and up once more.
+    await partialIndexes.down(executor as unknown as Kysely<unknown>);
+    for (const name of Object.keys(partial)) expect(await definition(name)).not.toMatch(/is not null/i);
+    await partialIndexes.up(executor as unknown as Kysely<unknown>);
+    for (const [name, condition] of Object.entries(partial)) expect(await definition(name)).toMatch(condition);
   });
 });

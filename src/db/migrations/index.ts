@@ -8,6 +8,7 @@ import * as closings from './0005-closings.js';
 import * as rksvOutages from './0006-rksv-outages.js';
 import * as rksvReceiptUrl from './0007-rksv-receipt-url.js';
 import * as openOperations from './0008-open-operations.js';
+import * as partialIndexes from './0009-partial-indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006-rksv-outages': rksvOutages,
   '0007-rksv-receipt-url': rksvReceiptUrl,
   '0008-open-operations': openOperations,
+  '0009-partial-indexes': partialIndexes,
 };

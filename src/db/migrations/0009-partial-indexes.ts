@@ -1,0 +1,36 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * The two indexes of `operations` whose column is null while an operation is open hold only the rows that have a
+ * value. Every sale's start inserted a null into both (`original_operation_id` is set on refunds, exchanges and
+ * voids only; `final_journal_seq` when the operation ends), and its completion moved the second from null to its
+ * seq: two index writes per sale that nothing reads. The queries that use them compare the column with a value
+ * (`=`, `>`, `<=`), which both engines know implies `is not null`, so they keep using them.
+ */
+const PARTIAL = [
+  { name: 'operations_original', columns: ['original_operation_id'], column: 'original_operation_id' },
+  { name: 'operations_register_final_seq', columns: ['register_id', 'final_journal_seq'], column: 'final_journal_seq' },
+] as const;
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  for (const index of PARTIAL) {
+    await db.schema.dropIndex(index.name).execute();
+    await db.schema
+      .createIndex(index.name)
+      .on('operations')
+      .columns([...index.columns])
+      .where(sql.ref(index.column), 'is not', null)
+      .execute();
+  }
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  for (const index of PARTIAL) {
+    await db.schema.dropIndex(index.name).execute();
+    await db.schema
+      .createIndex(index.name)
+      .on('operations')
+      .columns([...index.columns])
+      .execute();
+  }
+}
