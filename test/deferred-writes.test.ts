@@ -174,6 +174,42 @@ describeDb('deferred writes', () => {
     expect(await count()).toBe(0n);
   });
 
+  it('sends held writes first when the next one could change a row they write, so that none is lost', async () => {
+    const insert = insertItem();
+    const setAmount = prepareQuery(database, (b, p: { id: string; amount: bigint }) =>
+      b.withTables<Tables>().updateTable('dw_items').set({ amount: p.amount }).where('id', '=', p.id),
+    );
+    const bumpAlone = prepareQuery(database, (b, p: { id: string }) =>
+      b
+        .withTables<Tables>()
+        .updateTable('dw_counts')
+        .set((eb) => ({ n: eb('n', '+', 1n) }))
+        .where('id', '=', p.id),
+    );
+    const { sent } = await statementsSentDuring(() =>
+      database.transaction(async () => {
+        await insert.defer({ id: 'a', amount: 1n });
+        // In one statement with the insert, this update would not see the row.
+        await setAmount.defer({ id: 'a', amount: 9n });
+        await bumpAlone.defer({ id: 'c' });
+        // Nor would one of two updates of the same row count.
+        await bumpAlone.defer({ id: 'c' });
+      }),
+    );
+    expect(await items()).toEqual(['a:9']);
+    expect(await count()).toBe(2n);
+    if (engine === 'postgres') {
+      expect(sent).toEqual([
+        'begin',
+        expect.stringMatching(/^\/\* prepared \*\/ insert into "dw_items"/),
+        // The two updates of the count cannot share a statement either: the first carries the item's update.
+        expect.stringMatching(/^\/\* prepared \*\/ with "deferred_1" as \(update "dw_items" .*\) update "dw_counts"/),
+        expect.stringMatching(/^\/\* prepared \*\/ update "dw_counts"/),
+        'commit',
+      ]);
+    }
+  });
+
   it('runs at once outside a transaction', async () => {
     const insert = insertItem();
     await insert.defer({ id: 'now', amount: 3n });
@@ -190,7 +226,7 @@ describeDb('deferred writes on the sales path', () => {
   });
   afterAll(() => t.close());
 
-  it('sends a sale’s TSE log messages and its new operation with its journal entries, and stores all of them', async () => {
+  it('sends a sale’s log messages, its new operation and its end with the statements after them, and stores them', async () => {
     // The register's first sale also creates its closing bucket; the second is what every later one does.
     await cashSale(fx.registerApi, fx.register.id);
     const { result: started, sent: startAll } = await statementsSentDuring(() =>
@@ -226,12 +262,18 @@ describeDb('deferred writes on the sales path', () => {
       expect(startSent.filter((text) => carrier.test(text))).toEqual([
         expect.stringMatching(/"deferred_2" as \(insert into "operations" .*\), "taken" as \(update "registers"/),
       ]);
-      // begin, register, operation, fiscal unit, counters, journal entry (with the log), operation, totals, commit
-      expect(completeSent).toHaveLength(9);
+      // begin, register, operation, fiscal unit, counters, journal entry (with the log), the closing totals (with
+      // the operation's end and its register's count), commit
+      expect(completeSent).toHaveLength(8);
       expect(completeSent.filter((text) => carrier.test(text))).toEqual([
         expect.stringMatching(/"deferred_1" as \(.*\), "taken" as \(update "registers"/),
       ]);
       expect(completeSent.filter((text) => text.includes('insert into "tse_log_messages"'))).toHaveLength(1);
+      expect(completeSent.filter((text) => text.includes('update "operations"'))).toEqual([
+        expect.stringMatching(
+          /^\/\* prepared \*\/ with "deferred_1" as \(update "operations" .*\), "deferred_2" as \(update "registers" set "open_operations" .*\) update "closing_buckets"/,
+        ),
+      ]);
     }
   });
 });

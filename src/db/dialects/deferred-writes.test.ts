@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { canCarry, carryHeldWrites, heldWrite, heldWritesAlone, renumberParameters } from './deferred-writes.js';
+import {
+  canCarry,
+  canHoldWith,
+  carryHeldWrites,
+  heldWrite,
+  heldWritesAlone,
+  renumberParameters,
+} from './deferred-writes.js';
 
 const MARK = '/* prepared */ ';
 
@@ -10,15 +17,38 @@ const held = (sql: string, parameters: unknown[]) => {
 };
 
 describe('deferred writes: the statement that carries them', () => {
-  it('holds plain INSERTs only, and knows their table', () => {
-    expect(held(`${MARK}insert into "tse_log_messages" ("a") values ($1)`, [1]).table).toBe('"tse_log_messages"');
+  it('holds plain INSERTs, UPDATEs and DELETEs, and knows their table and whether they may change existing rows', () => {
+    expect(held(`${MARK}insert into "tse_log_messages" ("a") values ($1)`, [1])).toMatchObject({
+      table: '"tse_log_messages"',
+      kind: 'insert',
+    });
     expect(held(`insert into "odd""name" ("a") values ($1)`, [1]).table).toBe('"odd""name"');
-    // An INSERT with a WITH of its own cannot sit inside another WITH; updates and reads are never held.
+    expect(held(`${MARK}update "operations" set "a" = $1 where "id" = $2`, [1, 2])).toMatchObject({
+      table: '"operations"',
+      kind: 'change',
+    });
+    expect(held(`${MARK}delete from "t" where "id" = $1`, [1])).toMatchObject({ table: '"t"', kind: 'change' });
+    // An upsert may change a row that exists.
+    expect(held(`${MARK}insert into "t" ("a") values ($1) on conflict ("a") do update set "a" = $2`, [1, 2]).kind).toBe(
+      'change',
+    );
+    // A write with a WITH of its own cannot sit inside another WITH; reads are never held.
     expect(heldWrite({ sql: `${MARK}with "x" as (select 1) insert into "t" select 1`, parameters: [] }, MARK)).toBe(
       null,
     );
-    expect(heldWrite({ sql: `${MARK}update "t" set "a" = $1`, parameters: [1] }, MARK)).toBe(null);
     expect(heldWrite({ sql: `${MARK}select * from "t"`, parameters: [] }, MARK)).toBe(null);
+  });
+
+  it('holds writes on one table together only when all of them insert new rows', () => {
+    const insertA = held(`${MARK}insert into "a" ("x") values ($1)`, [1]);
+    const updateA = held(`${MARK}update "a" set "x" = $1`, [1]);
+    const updateB = held(`${MARK}update "b" set "x" = $1`, [1]);
+    expect(canHoldWith([insertA], held(`${MARK}insert into "a" ("x") values ($1)`, [2]))).toBe(true);
+    expect(canHoldWith([insertA, updateB], updateA)).toBe(false);
+    expect(canHoldWith([updateA], insertA)).toBe(false);
+    expect(canHoldWith([updateA], held(`${MARK}update "a" set "x" = $1`, [2]))).toBe(false);
+    expect(canHoldWith([insertA, updateA], updateB)).toBe(true);
+    expect(canHoldWith([], updateA)).toBe(true);
   });
 
   it('puts the held writes in front, renumbering every placeholder after one another', () => {

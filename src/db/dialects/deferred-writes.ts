@@ -1,14 +1,16 @@
 /**
- * Deferred writes: an INSERT whose result nobody in the unit of work needs is held back and sent with the
- * transaction's next statement, as a data-modifying `WITH` in front of it, so that it costs no round trip of its own
- * (PostgreSQL; db/prepared.ts `defer`). This module is the pure part: which statements may be held, which may carry
- * them, and the SQL of the carrying statement.
+ * Deferred writes: a write (INSERT, UPDATE, DELETE) whose result nobody in the unit of work needs is held back and
+ * sent with the transaction's next statement, as a data-modifying `WITH` in front of it, so that it costs no round
+ * trip of its own (PostgreSQL; db/prepared.ts `defer`). This module is the pure part: which statements may be held,
+ * which may carry them, and the SQL of the carrying statement.
  *
- * All parts of one PostgreSQL statement see the same snapshot: a statement does not see the rows that the `WITH`
- * in front of it inserts. So a held INSERT never rides with a statement that names its table; that statement goes
- * out after the held writes have been sent on their own. Constraint checks (foreign keys, unique indexes) run at the
- * end of the whole statement, with every row of it in place, and a failing held write fails the statement that
- * carried it, inside the same transaction: the unit of work rolls back as it would have.
+ * The parts of one PostgreSQL statement see the same snapshot and run in no set order: a statement does not see the
+ * rows that the `WITH` in front of it writes, and two parts must not change the same row. So a held write never
+ * rides with a statement that names its table (that statement goes out after the held writes, sent on their own),
+ * and never with another held write on its table unless both are plain INSERTs of new rows (the earlier ones are
+ * sent first). The outcome is then what sending each write at once would give. Constraint checks (foreign keys,
+ * unique indexes) run at the end of the whole statement, with every row of it in place, and a failing held write
+ * fails the statement that carried it, inside the same transaction: the unit of work rolls back as it would have.
  * @module
  */
 
@@ -21,21 +23,33 @@ export interface Statement {
 }
 
 export interface HeldWrite extends Statement {
-  /** The table the INSERT writes to, as written in the SQL (quoted). */
+  /** The table the write changes, as written in the SQL (quoted). */
   readonly table: string;
+  /** A plain INSERT adds new rows only; anything else (an upsert too) may change rows that exist. */
+  readonly kind: 'insert' | 'change';
 }
 
-const HELD_INSERT = /^insert into ("(?:[^"]|"")+")/;
+const HELD_WRITE = /^(?:insert into|update|delete from) ("(?:[^"]|"")+")/;
 const CARRIER = /^(?:select|insert|update|delete|with)\b/;
 
 /**
- * The statement (without {@link DEFERRED_WRITE_MARKER}) as a held write, or null when it is not a plain INSERT that
- * a `WITH` can hold (an INSERT that has its own `WITH` cannot be nested in another one, and runs at once).
+ * The statement (without {@link DEFERRED_WRITE_MARKER}) as a held write, or null when it is not a plain INSERT,
+ * UPDATE or DELETE that a `WITH` can hold (one with a `WITH` of its own cannot be nested in another, and runs at once).
  */
 export function heldWrite(statement: Statement, leadingComment: string): HeldWrite | null {
   const body = withoutLeading(statement.sql, leadingComment);
-  const match = HELD_INSERT.exec(body);
-  return match === null ? null : { ...statement, table: match[1] ?? '' };
+  const match = HELD_WRITE.exec(body);
+  if (match === null) return null;
+  const kind = body.startsWith('insert') && !/\bon conflict\b/.test(body) ? 'insert' : 'change';
+  return { ...statement, table: match[1] ?? '', kind };
+}
+
+/**
+ * Whether `write` may be held together with `held` in one statement: not when either could change a row the other
+ * writes (the same table, unless both only insert).
+ */
+export function canHoldWith(held: readonly HeldWrite[], write: HeldWrite): boolean {
+  return held.every((other) => other.table !== write.table || (other.kind === 'insert' && write.kind === 'insert'));
 }
 
 /**

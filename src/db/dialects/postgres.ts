@@ -21,6 +21,7 @@ import { isDatabaseUnavailable } from '../errors.js';
 import { PREPARED_STATEMENT_MARKER } from '../prepared.js';
 import {
   canCarry,
+  canHoldWith,
   carryHeldWrites,
   DEFERRED_WRITE_MARKER,
   heldWrite,
@@ -243,6 +244,9 @@ function isStalePlan(error: unknown): error is Error {
   return error instanceof Error && 'code' in error && error.code === '0A000' && STALE_PLAN.test(error.message);
 }
 
+/** What a held write answers: nothing yet (its caller needs nothing). */
+const heldAnswer = <R>(): PostgresQueryResult<R> => ({ command: 'INSERT', rowCount: 0, rows: [] });
+
 /** The end of a transaction that discards its writes (not `rollback to savepoint`, which keeps the earlier ones). */
 const ROLLBACK = /^\s*rollback\s*;?\s*$/i;
 
@@ -274,8 +278,9 @@ class TimedClient implements PostgresPoolClient {
       const statement = { sql: sql.slice(DEFERRED_WRITE_MARKER.length), parameters };
       const write = heldWrite(statement, PREPARED_STATEMENT_MARKER);
       if (write === null) return this.#executeAfterHeld<R>(statement.sql, parameters);
+      if (!canHoldWith(this.#held, write)) return this.#holdAfterSendingHeld<R>(write);
       this.#held.push(write);
-      return Promise.resolve({ command: 'INSERT', rowCount: 0, rows: [] });
+      return Promise.resolve(heldAnswer<R>());
     }
     return this.#executeAfterHeld<R>(sql, parameters);
   }
@@ -304,6 +309,15 @@ class TimedClient implements PostgresPoolClient {
     const alone = heldWritesAlone(held, PREPARED_STATEMENT_MARKER);
     await this.#execute(alone.sql, alone.parameters);
     return this.#execute<R>(sql, parameters);
+  }
+
+  /** Sends the held writes on their own, then holds `write`: it could change a row one of them writes. */
+  async #holdAfterSendingHeld<R>(write: HeldWrite): Promise<PostgresQueryResult<R>> {
+    const alone = heldWritesAlone(this.#held, PREPARED_STATEMENT_MARKER);
+    this.#held = [];
+    await this.#execute(alone.sql, alone.parameters);
+    this.#held.push(write);
+    return heldAnswer<R>();
   }
 
   async #execute<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {

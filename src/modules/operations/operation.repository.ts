@@ -1,8 +1,8 @@
-import type { Insertable, QueryCreator, Selectable, Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { prepareQuery } from '../../db/prepared.js';
 import { applyPage } from '../../db/pagination.js';
-import type { DB, OperationsTable, OperationType } from '../../db/schema.js';
+import type { OperationsTable, OperationType } from '../../db/schema.js';
 import type { PageRequest } from '../../shared/pagination.js';
 
 export type OperationRow = Selectable<OperationsTable>;
@@ -33,21 +33,11 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
   const updateRow = prepareQuery(db, (q, { id, ...changes }: OperationChanges & { readonly id: string }) =>
     q.updateTable('operations').set(changes).where('id', '=', id),
   );
-  const closeOnRegister = (q: QueryCreator<DB>, registerId: string) =>
+  const closeOnRegister = prepareQuery(db, (q, p: { registerId: string }) =>
     q
       .updateTable('registers')
       .set((eb) => ({ open_operations: eb('open_operations', '-', 1n) }))
-      .where('id', '=', registerId);
-  const closeOnRegisterAlone = prepareQuery(db, (q, p: { registerId: string }) => closeOnRegister(q, p.registerId));
-  // PostgreSQL: the register's count and the operation's row in one statement (one round trip less per completion).
-  const updateRowClosing = prepareQuery(
-    db,
-    (q, { id, registerId, ...changes }: OperationChanges & { readonly id: string; readonly registerId: string }) =>
-      q
-        .with('closed', (w) => closeOnRegister(w, registerId).returning('registers.id'))
-        .updateTable('operations')
-        .set(changes)
-        .where('id', '=', id),
+      .where('id', '=', p.registerId),
   );
 
   return {
@@ -83,15 +73,13 @@ export function createOperationRepository(db: Pick<Database, 'executor' | 'capab
 
     /**
      * {@link update} for the change that ends an operation counted among its register's open ones (see the
-     * register's `open_operations`): the register `closedOn` counts one fewer, in the same statement on PostgreSQL.
+     * register's `open_operations`): the register `closedOn` counts one fewer, in the same transaction.
      */
     async updateClosing(id: string, changes: OperationChanges, closedOn: string): Promise<void> {
-      if (db.capabilities.writesInWith) {
-        await updateRowClosing.run({ ...changes, id, registerId: closedOn });
-        return;
-      }
-      await updateRow.run({ ...changes, id });
-      await closeOnRegisterAlone.run({ registerId: closedOn });
+      // Nothing in the unit of work needs their outcome: on PostgreSQL both ride with the next statement (the
+      // closing totals' update), where the operation's end and its register's count go in one round trip.
+      await updateRow.defer({ ...changes, id });
+      await closeOnRegister.defer({ registerId: closedOn });
     },
 
     async listByRegister(registerId: string, filters: OperationFilters, page: PageRequest): Promise<OperationRow[]> {
