@@ -24,10 +24,11 @@ export interface PreparedQuery<P extends object, R> {
   /** Runs a write; resolves with the rows it changed (0 on engines that do not report it). */
   run(parameters: P): Promise<bigint>;
   /**
-   * Runs a write (INSERT, UPDATE, DELETE) whose outcome the rest of the unit of work does not need. Inside a transaction on an engine that
-   * can put writes in a `WITH` (PostgreSQL), the connection holds it back and sends it with the transaction's next
-   * statement, one round trip less (dialects/deferred-writes.ts); a failure then surfaces at that statement or at
-   * the commit, and rolls the unit of work back all the same. Elsewhere it runs at once.
+   * Runs a write (INSERT, UPDATE, DELETE) whose outcome the rest of the unit of work does not need. Inside a
+   * transaction on an engine that can put writes in a `WITH` (PostgreSQL), the connection holds it back and sends it
+   * with the transaction's next statement, one round trip less (dialects/deferred-writes.ts); a failure then
+   * surfaces at that statement or at the commit, and rolls the unit of work back all the same. Elsewhere it runs at
+   * once.
    */
   defer(parameters: P): Promise<void>;
 }

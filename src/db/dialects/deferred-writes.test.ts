@@ -39,7 +39,7 @@ describe('deferred writes: the statement that carries them', () => {
     expect(heldWrite({ sql: `${MARK}select * from "t"`, parameters: [] }, MARK)).toBe(null);
   });
 
-  it('holds writes on one table together only when all of them insert new rows', () => {
+  it('holds writes together only when none names a table another changes, or all insert into one', () => {
     const insertA = held(`${MARK}insert into "a" ("x") values ($1)`, [1]);
     const updateA = held(`${MARK}update "a" set "x" = $1`, [1]);
     const updateB = held(`${MARK}update "b" set "x" = $1`, [1]);
@@ -49,6 +49,11 @@ describe('deferred writes: the statement that carries them', () => {
     expect(canHoldWith([updateA], held(`${MARK}update "a" set "x" = $1`, [2]))).toBe(false);
     expect(canHoldWith([insertA, updateA], updateB)).toBe(true);
     expect(canHoldWith([], updateA)).toBe(true);
+    // A write that reads another's table would not see that write in the same statement, in either order.
+    const readsA = held(`${MARK}update "b" set "x" = (select count(*) from "a")`, []);
+    expect(canHoldWith([insertA], readsA)).toBe(false);
+    expect(canHoldWith([readsA], insertA)).toBe(false);
+    expect(canHoldWith([readsA], held(`${MARK}insert into "c" ("x") values ($1)`, [1]))).toBe(true);
   });
 
   it('puts the held writes in front, renumbering every placeholder after one another', () => {

@@ -7,8 +7,8 @@
  * The parts of one PostgreSQL statement see the same snapshot and run in no set order: a statement does not see the
  * rows that the `WITH` in front of it writes, and two parts must not change the same row. So a held write never
  * rides with a statement that names its table (that statement goes out after the held writes, sent on their own),
- * and never with another held write on its table unless both are plain INSERTs of new rows (the earlier ones are
- * sent first). The outcome is then what sending each write at once would give. Constraint checks (foreign keys,
+ * nor with a held write that names its table or whose table it names, unless both are plain INSERTs into one table
+ * (the earlier ones are sent first). The outcome is then what sending each write at once would give. Constraint checks (foreign keys,
  * unique indexes) run at the end of the whole statement, with every row of it in place, and a failing held write
  * fails the statement that carried it, inside the same transaction: the unit of work rolls back as it would have.
  * @module
@@ -45,11 +45,15 @@ export function heldWrite(statement: Statement, leadingComment: string): HeldWri
 }
 
 /**
- * Whether `write` may be held together with `held` in one statement: not when either could change a row the other
- * writes (the same table, unless both only insert).
+ * Whether `write` may be held together with `held` in one statement: not when one of them names the table another
+ * changes (it would not see that change, or both could change one row), unless both only insert into one table.
  */
 export function canHoldWith(held: readonly HeldWrite[], write: HeldWrite): boolean {
-  return held.every((other) => other.table !== write.table || (other.kind === 'insert' && write.kind === 'insert'));
+  return held.every((other) =>
+    other.table === write.table
+      ? other.kind === 'insert' && write.kind === 'insert'
+      : !write.sql.includes(other.table) && !other.sql.includes(write.table),
+  );
 }
 
 /**
