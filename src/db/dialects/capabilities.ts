@@ -12,8 +12,8 @@ export interface DialectCapabilities {
   /** Tables live in named schemas (PostgreSQL); one database may hold several installations side by side. */
   readonly namedSchemas: boolean;
   /**
-   * A `WITH` clause may hold an UPDATE whose rows the statement then uses, or an INSERT held back from an earlier
-   * call (PostgreSQL, dialects/deferred-writes.ts): two writes, one round trip.
+   * A `WITH` clause may hold an UPDATE whose rows the statement then uses, or a write held back from an earlier
+   * call (PostgreSQL, dialects/deferred-writes.ts): two writes, one round trip. Where it cannot, `defer` writes at once.
    */
   readonly writesInWith: boolean;
   /**

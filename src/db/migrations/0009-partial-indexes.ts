@@ -12,25 +12,22 @@ const PARTIAL = [
   { name: 'operations_register_final_seq', columns: ['register_id', 'final_journal_seq'], column: 'final_journal_seq' },
 ] as const;
 
-export async function up(db: Kysely<unknown>): Promise<void> {
+/** Builds each index again, holding only the rows with a value (`partial`) or every row. */
+async function rebuild(db: Kysely<unknown>, partial: boolean): Promise<void> {
   for (const index of PARTIAL) {
     await db.schema.dropIndex(index.name).execute();
-    await db.schema
+    const create = db.schema
       .createIndex(index.name)
       .on('operations')
-      .columns([...index.columns])
-      .where(sql.ref(index.column), 'is not', null)
-      .execute();
+      .columns([...index.columns]);
+    await (partial ? create.where(sql.ref(index.column), 'is not', null) : create).execute();
   }
 }
 
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await rebuild(db, true);
+}
+
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const index of PARTIAL) {
-    await db.schema.dropIndex(index.name).execute();
-    await db.schema
-      .createIndex(index.name)
-      .on('operations')
-      .columns([...index.columns])
-      .execute();
-  }
+  await rebuild(db, false);
 }

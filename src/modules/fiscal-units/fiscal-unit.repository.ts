@@ -14,7 +14,7 @@ export interface DeviceCounters {
   readonly transactionCounter: bigint;
 }
 
-export function createFiscalUnitRepository(db: Pick<Database, 'executor'>) {
+export function createFiscalUnitRepository(db: Pick<Database, 'executor' | 'capabilities'>) {
   const findUnitById = prepareQuery(db, (q, p: { id: string }) =>
     q.selectFrom('fiscal_units').selectAll().where('id', '=', p.id),
   );
