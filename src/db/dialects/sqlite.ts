@@ -21,6 +21,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { DialectCapabilities } from './capabilities.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export const sqliteCapabilities: DialectCapabilities = {
   name: 'sqlite',
@@ -44,16 +45,28 @@ export function openSqlite(path: string): BetterSqlite3.Database {
   return db;
 }
 
-export function createSqliteDialect(database: BetterSqlite3.Database): Dialect {
+/**
+ * `checkpoints`: the thread that checkpoints the WAL (default: one of its own for a file, none in memory); null
+ * leaves checkpoints to SQLite, inside the COMMITs.
+ */
+export function createSqliteDialect(
+  database: BetterSqlite3.Database,
+  checkpoints: WalCheckpointer | null = database.memory
+    ? null
+    : new WalCheckpointer(database.name, SQLITE_BUSY_TIMEOUT_MS),
+): Dialect {
   return {
     createAdapter: () => new SqliteAdapter(),
-    createDriver: () => new SqliteDriver(database),
+    createDriver: () => new SqliteDriver(database, checkpoints),
     createIntrospector: (db) => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
   };
 }
 
 const STATEMENT_CACHE_SIZE = 500;
+
+/** SQLite's own `wal_autocheckpoint`, given back when the checkpoint thread fails. */
+const SQLITE_DEFAULT_AUTOCHECKPOINT_FRAMES = 1000;
 
 class SqliteConnection implements DatabaseConnection {
   readonly #db: BetterSqlite3.Database;
@@ -231,11 +244,18 @@ class SqliteDriver implements Driver {
   #batchOpen = false;
   #flushQueued = false;
   #batchWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** Null once checkpoints are SQLite's again (none given, or the thread failed). */
+  #checkpoints: WalCheckpointer | null;
+  #checkpointRunning = false;
+  #lastCheckpointAt = 0;
+  #destroyed = false;
   // Run for every unit of work: prepared once rather than parsed by every exec().
   readonly #control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit', BetterSqlite3.Statement>;
 
-  constructor(db: BetterSqlite3.Database) {
+  constructor(db: BetterSqlite3.Database, checkpoints: WalCheckpointer | null) {
     this.#db = db;
+    this.#checkpoints = checkpoints;
+    if (checkpoints !== null) db.pragma('wal_autocheckpoint = 0');
     this.#control = {
       begin: db.prepare('begin immediate'),
       savepoint: db.prepare('savepoint unit'),
@@ -340,6 +360,7 @@ class SqliteDriver implements Driver {
         this.#batchOpen = false;
         const commit = this.#sync?.committed();
         if (commit !== undefined && waiters.length > 0) durable = this.#sync?.pending(commit) ?? null;
+        this.#afterCommit();
       }
       for (const waiter of waiters) {
         if (durable === null) waiter.resolve();
@@ -354,6 +375,49 @@ class SqliteDriver implements Driver {
       }
       for (const waiter of waiters) waiter.reject(error);
     }
+  }
+
+  /** After a COMMIT: now and then a checkpoint on the thread, and the WAL started over once it is long. */
+  #afterCommit(): void {
+    const checkpoints = this.#checkpoints;
+    if (checkpoints === null || this.#checkpointRunning) return;
+    const { intervalMs, restartAtFrames } = checkpoints.policy;
+    if (performance.now() - this.#lastCheckpointAt < intervalMs) return;
+    this.#checkpointRunning = true;
+    checkpoints
+      .checkpoint()
+      .then((result) => (result.walFrames >= restartAtFrames ? this.#restartWal(checkpoints) : undefined))
+      .catch((error: unknown) => {
+        this.#checkpointsFailed(error);
+      })
+      .finally(() => {
+        this.#checkpointRunning = false;
+        this.#lastCheckpointAt = performance.now();
+      });
+  }
+
+  /**
+   * Holds the writer (the event loop goes on) while the thread copies the frames left: with every frame in the
+   * database file, the next write transaction starts the WAL over from its beginning.
+   */
+  async #restartWal(checkpoints: WalCheckpointer): Promise<void> {
+    const unlock = await this.#lock();
+    try {
+      this.#commitBatch();
+      await checkpoints.checkpoint();
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Without the thread, SQLite checkpoints inside the COMMITs again, as it does by default. */
+  #checkpointsFailed(error: unknown): void {
+    if (this.#checkpoints === null || this.#destroyed) return;
+    this.#checkpoints = null;
+    this.#db.pragma(`wal_autocheckpoint = ${String(SQLITE_DEFAULT_AUTOCHECKPOINT_FRAMES)}`);
+    process.emitWarning(
+      `SQLite WAL checkpoints run inside COMMITs from now on: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 
   /** Statements SQLite refuses inside a transaction (VACUUM, PRAGMA): run alone, after the batch is committed. */
@@ -421,6 +485,8 @@ class SqliteDriver implements Driver {
     } finally {
       unlock();
     }
+    this.#destroyed = true;
+    await this.#checkpoints?.close();
     await this.#sync?.close();
     this.#readerDb?.close();
     this.#db.close();
