@@ -353,14 +353,15 @@ class SqliteDriver implements Driver {
   #commitBatch(): void {
     const waiters = this.#batchWaiters;
     this.#batchWaiters = [];
+    let committed = false;
     try {
       let durable: Promise<void> | null = null;
       if (this.#batchOpen) {
         this.#control.commit.run();
         this.#batchOpen = false;
+        committed = true;
         const commit = this.#sync?.committed();
         if (commit !== undefined && waiters.length > 0) durable = this.#sync?.pending(commit) ?? null;
-        this.#afterCommit();
       }
       for (const waiter of waiters) {
         if (durable === null) waiter.resolve();
@@ -375,6 +376,7 @@ class SqliteDriver implements Driver {
       }
       for (const waiter of waiters) waiter.reject(error);
     }
+    if (committed) this.#afterCommit();
   }
 
   /** After a COMMIT: now and then a checkpoint on the thread, and the WAL started over once it is long. */
@@ -402,10 +404,17 @@ class SqliteDriver implements Driver {
    */
   async #restartWal(checkpoints: WalCheckpointer): Promise<void> {
     const unlock = await this.#lock();
+    let timer: NodeJS.Timeout | undefined;
     try {
       this.#commitBatch();
-      await checkpoints.checkpoint();
+      // A checkpoint that stalls (a disk that hangs) must not stall the writes: after restartWaitMs they go on, and
+      // the WAL is started over another time.
+      const gaveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, checkpoints.policy.restartWaitMs);
+      });
+      await Promise.race([checkpoints.checkpoint(), gaveUp]);
     } finally {
+      clearTimeout(timer);
       unlock();
     }
   }

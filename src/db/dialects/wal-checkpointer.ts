@@ -60,9 +60,11 @@ export interface CheckpointPolicy {
   readonly restartAtFrames: number;
   /** At most one checkpoint per this many ms (each syncs both files). Default 50. */
   readonly intervalMs: number;
+  /** The longest the writer is held for the checkpoint before a start-over. Default 1 000 ms. */
+  readonly restartWaitMs: number;
 }
 
-const DEFAULT_POLICY: CheckpointPolicy = { restartAtFrames: 8000, intervalMs: 50 };
+const DEFAULT_POLICY: CheckpointPolicy = { restartAtFrames: 8000, intervalMs: 50, restartWaitMs: 1000 };
 
 export class WalCheckpointer {
   readonly policy: CheckpointPolicy;
