@@ -72,6 +72,36 @@ describe('deferred writes: the statement that carries them', () => {
     expect(carried.parameters).toEqual(['x1', 'y1', 'z1', 7, 'c1']);
   });
 
+  it('builds the same SQL from cache, keyed by every text and parameter count, also past the cache bound', () => {
+    const carrier = { sql: `${MARK}update "c" set "n" = $1`, parameters: [7] };
+    const write = (parameters: unknown[]) => held(`${MARK}insert into "a" ("x") values ($1)`, parameters);
+    const first = carryHeldWrites([write([1])], carrier, MARK);
+    const again = carryHeldWrites([write([2])], carrier, MARK);
+    expect(again.sql).toBe(first.sql);
+    expect(again.parameters).toEqual([2, 7]);
+    // The parameter counts are part of the key: two parameters before it move the carrier’s placeholder to $3.
+    const longer = carryHeldWrites([write([1, 2])], carrier, MARK);
+    expect(longer.sql).toBe(`${MARK}with "deferred_1" as (insert into "a" ("x") values ($1)) update "c" set "n" = $3`);
+    // Thousands of distinct texts (past the bound, which drops the cache): each answer still its own.
+    for (let i = 0; i < 2500; i += 1) {
+      const text = `${MARK}insert into "t${String(i)}" ("x") values ($1)`;
+      expect(carryHeldWrites([held(text, [i])], carrier, MARK).sql).toBe(
+        `${MARK}with "deferred_1" as (insert into "t${String(i)}" ("x") values ($1)) update "c" set "n" = $2`,
+      );
+    }
+    expect(carryHeldWrites([write([3])], carrier, MARK)).toEqual({ sql: first.sql, parameters: [3, 7] });
+    // The shape of a write is kept by text too; the parameters are each call's own.
+    const text = `${MARK}update "b" set "y" = $1`;
+    expect(heldWrite({ sql: text, parameters: [1] }, MARK)).toEqual({
+      sql: text,
+      parameters: [1],
+      table: '"b"',
+      kind: 'change',
+    });
+    expect(heldWrite({ sql: text, parameters: [2] }, MARK)?.parameters).toEqual([2]);
+    expect(heldWrite({ sql: text, parameters: [2] }, '/* other */ ')).toBeNull();
+  });
+
   it('joins a carrier’s own WITH list (also WITH RECURSIVE) instead of nesting it', () => {
     const writes = [held(`${MARK}insert into "a" ("x") values ($1)`, ['x1'])];
     expect(

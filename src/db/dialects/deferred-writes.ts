@@ -37,11 +37,30 @@ const CARRIER = /^(?:select|insert|update|delete|with)\b/;
  * UPDATE or DELETE that a `WITH` can hold (one with a `WITH` of its own cannot be nested in another, and runs at once).
  */
 export function heldWrite(statement: Statement, leadingComment: string): HeldWrite | null {
-  const body = withoutLeading(statement.sql, leadingComment);
+  let shapes = writeShapes.get(leadingComment);
+  if (shapes === undefined || shapes.size >= CACHE_SIZE) {
+    shapes = new Map();
+    writeShapes.set(leadingComment, shapes);
+  }
+  let shape = shapes.get(statement.sql);
+  if (shape === undefined) {
+    shape = writeShapeOf(withoutLeading(statement.sql, leadingComment));
+    shapes.set(statement.sql, shape);
+  }
+  return shape === null ? null : { ...statement, ...shape };
+}
+
+/**
+ * The table and kind of a write, by leading comment and text: found once per text (the hot path's texts are few;
+ * see {@link carriedSql} on the bound).
+ */
+const writeShapes = new Map<string, Map<string, Pick<HeldWrite, 'table' | 'kind'> | null>>();
+
+function writeShapeOf(body: string): Pick<HeldWrite, 'table' | 'kind'> | null {
   const match = HELD_WRITE.exec(body);
   if (match === null) return null;
   const kind = body.startsWith('insert') && !/\bon conflict\b/.test(body) ? 'insert' : 'change';
-  return { ...statement, table: match[1] ?? '', kind };
+  return { table: match[1] ?? '', kind };
 }
 
 /**
@@ -71,21 +90,69 @@ export function canCarry(statement: Statement, held: readonly HeldWrite[], leadi
  * carrier has it, so that the result stays a prepared statement.
  */
 export function carryHeldWrites(held: readonly HeldWrite[], carrier: Statement, leadingComment: string): Statement {
+  const parameters: unknown[] = [];
+  for (const write of held) parameters.push(...write.parameters);
+  parameters.push(...carrier.parameters);
+  return { sql: carriedSql(held, carrier, leadingComment), parameters };
+}
+
+/**
+ * The SQL of a carrying statement depends only on the texts involved and the number of parameters before each (the
+ * hot path combines the same few prepared texts again and again), so it is built once per combination: renumbering
+ * the placeholders of long INSERTs on every call was about 2 % of the server's CPU per sale on PostgreSQL. Keyed by
+ * the texts themselves (their hashes are kept by the strings), in a tree; dropped whole when it grows past
+ * {@link CACHE_SIZE} combinations, so that queries built with varying texts cannot grow it for ever.
+ */
+interface CarriedSqlNode {
+  readonly next: Map<string | number, CarriedSqlNode>;
+  sql?: string;
+}
+const CACHE_SIZE = 1000;
+let carriedSqlCache: CarriedSqlNode = { next: new Map() };
+let carriedSqlCached = 0;
+
+function carriedSql(held: readonly HeldWrite[], carrier: Statement, leadingComment: string): string {
+  if (carriedSqlCached >= CACHE_SIZE) {
+    carriedSqlCache = { next: new Map() };
+    carriedSqlCached = 0;
+  }
+  let node = carriedSqlCache;
+  const step = (key: string | number) => {
+    let next = node.next.get(key);
+    if (next === undefined) {
+      next = { next: new Map() };
+      node.next.set(key, next);
+    }
+    node = next;
+  };
+  step(leadingComment);
+  step(carrier.sql);
+  for (const write of held) {
+    step(write.sql);
+    step(write.parameters.length);
+  }
+  if (node.sql === undefined) {
+    node.sql = buildCarriedSql(held, carrier, leadingComment);
+    carriedSqlCached += 1;
+  }
+  return node.sql;
+}
+
+function buildCarriedSql(held: readonly HeldWrite[], carrier: Statement, leadingComment: string): string {
   const lead = carrier.sql.startsWith(leadingComment) ? leadingComment : '';
   const body = carrier.sql.slice(lead.length);
-  const parameters: unknown[] = [];
+  let before = 0;
   const queries = held.map((write, index) => {
-    const text = renumberParameters(withoutLeading(write.sql, leadingComment), parameters.length);
-    parameters.push(...write.parameters);
+    const text = renumberParameters(withoutLeading(write.sql, leadingComment), before);
+    before += write.parameters.length;
     return `"deferred_${String(index + 1)}" as (${text})`;
   });
-  const carried = renumberParameters(body, parameters.length);
-  parameters.push(...carrier.parameters);
+  const carried = renumberParameters(body, before);
   const withList = queries.join(', ');
   const ownWith = /^with(\s+recursive)?\s+/.exec(carried);
   const sql =
     ownWith === null ? `with ${withList} ${carried}` : `${ownWith[0]}${withList}, ${carried.slice(ownWith[0].length)}`;
-  return { sql: lead + sql, parameters };
+  return lead + sql;
 }
 
 /**
