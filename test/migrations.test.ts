@@ -5,6 +5,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
 import { countOpenOperations } from '../src/db/migrations/0008-open-operations.js';
 import * as partialIndexes from '../src/db/migrations/0009-partial-indexes.js';
+import * as signingDevicesFillfactor from '../src/db/migrations/0010-signing-devices-fillfactor.js';
 import type { Operation } from '../src/modules/operations/operation.schemas.js';
 import type { ApiClient, ApiResponse } from './helpers/api-client.js';
 import { expectError } from './helpers/assertions.js';
@@ -204,5 +205,50 @@ describeDb('migrations', () => {
     for (const name of Object.keys(partial)) expect(await definition(name)).not.toMatch(/is not null/i);
     await partialIndexes.up(executor as unknown as Kysely<unknown>);
     for (const [name, condition] of Object.entries(partial)) expect(await definition(name)).toMatch(condition);
+  });
+
+  it('gives each signing device a page of its own on PostgreSQL, with room for its counters’ updates (0010)', async () => {
+    const t = await buildTestApp();
+    try {
+      const executor = t.database.executor();
+      const options = async (): Promise<string[]> => {
+        const { rows } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class
+          where oid = to_regclass('signing_devices')`.execute(executor);
+        return rows[0]?.options ?? [];
+      };
+      /** The page each device's row is on (PostgreSQL's ctid is (page, item)). */
+      const pages = async (): Promise<string[]> => {
+        const { rows } = await sql<{ page: string }>`select split_part(trim(both '()' from ctid::text), ',', 1) as page
+          from signing_devices order by fiscal_unit_id`.execute(executor);
+        return rows.map((row) => row.page);
+      };
+      const first = await createFiscalRegister(t);
+      await createFiscalRegister(t, {
+        orgApi: first.orgApi,
+        organizationId: first.organizationId,
+        locationId: first.locationId,
+      });
+      if (engine !== 'postgres') {
+        // SQLite writes a row in place; the migration changes nothing there.
+        expect(await sql`select count(*) as n from signing_devices`.execute(executor)).toMatchObject({
+          rows: [{ n: 2n }],
+        });
+        return;
+      }
+      expect(await options()).toEqual(['fillfactor=10']);
+      // Without the setting, two rows of about 1.2 KB share the table's first page.
+      expect(new Set(await pages()).size).toBe(2);
+      // Sales update the counters; each row's new versions stay on its page.
+      const before = await pages();
+      for (let i = 0; i < 5; i++) await cashSale(first.registerApi, first.register.id);
+      expect(await pages()).toEqual(before);
+
+      await signingDevicesFillfactor.down(executor as unknown as Kysely<unknown>);
+      expect(await options()).toEqual([]);
+      await signingDevicesFillfactor.up(executor as unknown as Kysely<unknown>);
+      expect(await options()).toEqual(['fillfactor=10']);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -1,22 +1,14 @@
-import { PostgresIntrospector, sql, SqliteIntrospector, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { engineOf as engineOfDatabase } from './engine.js';
 
 /**
  * The journal (api.md §8): one hash chain per register, append-only in the database itself. Triggers refuse UPDATE
  * and DELETE (and TRUNCATE on PostgreSQL) for every client, so a bug or a hand-written statement cannot rewrite
  * history; someone with DDL rights can still drop the triggers, which is what the hash chain then exposes.
  *
- * Triggers are the one place where the engines' SQL differs. A migration receives only a Kysely instance, and
- * probing with engine-specific SQL would abort PostgreSQL's migration transaction, so the engine is read from the
- * introspector the instance's dialect provides (public Kysely API, no query).
+ * Triggers are where the engines' SQL differs (see ./engine.ts).
  */
-type Engine = 'sqlite' | 'postgres';
-
-function engineOf(db: Kysely<unknown>): Engine {
-  const introspector = db.introspection;
-  if (introspector instanceof SqliteIntrospector) return 'sqlite';
-  if (introspector instanceof PostgresIntrospector) return 'postgres';
-  throw new Error('0003-journal: unsupported database engine');
-}
+const engineOf = (db: Kysely<unknown>) => engineOfDatabase(db, '0003-journal');
 
 const APPEND_ONLY = 'journal_entries is append-only';
 

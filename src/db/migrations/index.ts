@@ -9,6 +9,7 @@ import * as rksvOutages from './0006-rksv-outages.js';
 import * as rksvReceiptUrl from './0007-rksv-receipt-url.js';
 import * as openOperations from './0008-open-operations.js';
 import * as partialIndexes from './0009-partial-indexes.js';
+import * as signingDevicesFillfactor from './0010-signing-devices-fillfactor.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-rksv-receipt-url': rksvReceiptUrl,
   '0008-open-operations': openOperations,
   '0009-partial-indexes': partialIndexes,
+  '0010-signing-devices-fillfactor': signingDevicesFillfactor,
 };
