@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { engineOf as engineOfDatabase } from './engine.js';
+import { engineOf } from './engine.js';
 
 /**
  * The journal (api.md §8): one hash chain per register, append-only in the database itself. Triggers refuse UPDATE
@@ -8,7 +8,7 @@ import { engineOf as engineOfDatabase } from './engine.js';
  *
  * Triggers are where the engines' SQL differs (see ./engine.ts).
  */
-const engineOf = (db: Kysely<unknown>) => engineOfDatabase(db, '0003-journal');
+const MIGRATION = '0003-journal';
 
 const APPEND_ONLY = 'journal_entries is append-only';
 
@@ -33,7 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['register_id', 'created_at', 'seq'])
     .execute();
 
-  if (engineOf(db) === 'sqlite') {
+  if (engineOf(db, MIGRATION) === 'sqlite') {
     for (const event of ['update', 'delete'] as const) {
       await sql`
         create trigger ${sql.id(`journal_entries_no_${event}`)} before ${sql.raw(event)} on journal_entries
@@ -61,5 +61,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   // Dropping the table drops its triggers on both engines.
   await db.schema.dropTable('journal_entries').execute();
-  if (engineOf(db) === 'postgres') await sql`drop function journal_entries_append_only()`.execute(db);
+  if (engineOf(db, MIGRATION) === 'postgres') await sql`drop function journal_entries_append_only()`.execute(db);
 }
